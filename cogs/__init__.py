@@ -1,0 +1,1 @@
+"""Discord features, one extension each; the bot loads them by name."""
