@@ -1,0 +1,151 @@
+"""Settings from the environment and `.env`, validated once at start-up.
+
+The environment variable names are a public contract: deployments and outside tests set them. Build `Settings`
+once in `__main__` with `load_settings()` and pass it down; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, PositiveFloat, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.fusion.models import MaxNewTokens, ModelName, OutputSize, RepetitionPenalty, Scale, Temperature, TopP
+
+DEFAULT_FUSION_API_URL = "https://sensenova.sensetime.com/v1/fusion/chat-with-image"
+DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
+DEFAULT_DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
+SQLITE_PREFIX = "sqlite:///"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+# What each setting that a command needs is, for the message shown when it is missing.
+REQUIRED_SETTING_HELP = {
+    "DISCORD_TOKEN": "the bot token from the Discord developer portal (Bot > Token)",
+    "FUSION_API_KEY": "the fusion API key (API_SECRET_KEY of your SenseNova account)",
+}
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names each one and what is expected."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot. Field `foo_bar` is read from the environment variable `FOO_BAR`."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
+
+    discord_token: SecretStr | None = None
+    discord_api_base: str = DEFAULT_DISCORD_API_BASE
+    discord_gateway_url: str = DEFAULT_DISCORD_GATEWAY_URL
+
+    fusion_api_url: str = DEFAULT_FUSION_API_URL
+    fusion_api_key: SecretStr | None = None
+    miaohua_token: SecretStr | None = None
+
+    fusion_connect_timeout: PositiveFloat = 10.0
+    fusion_first_byte_timeout: PositiveFloat = 60.0
+    fusion_stream_idle_timeout: PositiveFloat = 60.0
+    fusion_answer_timeout: PositiveFloat = 300.0
+    fusion_picture_timeout: PositiveFloat = 180.0
+    fusion_max_attempts: int = Field(default=3, ge=1, le=10)
+    fusion_retry_backoff: PositiveFloat = 1.0
+
+    default_model: ModelName = "Artist_V0.1.3"
+    default_size: OutputSize = "960x960"
+    default_scale: Scale = 7
+    default_temperature: Temperature = 0.8
+    default_top_p: TopP = 0.7
+    default_max_new_tokens: MaxNewTokens = 2048
+    default_repetition_penalty: RepetitionPenalty = 1.0
+
+    database_url: str = f"{SQLITE_PREFIX}data/fusionbot.sqlite3"
+    image_fetch_allow_private: bool = False
+    log_level: LogLevel = "INFO"
+
+    @field_validator("discord_api_base", "fusion_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return _checked_url(value, ("http", "https")).rstrip("/")
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _websocket_url(cls, value: str) -> str:
+        return _checked_url(value, ("ws", "wss"))
+
+    @field_validator("database_url")
+    @classmethod
+    def _sqlite_url(cls, value: str) -> str:
+        if not value.startswith(SQLITE_PREFIX) or len(value) == len(SQLITE_PREFIX):
+            raise ValueError("expected sqlite:///relative/path or sqlite:////absolute/path")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file: relative paths are taken from the working directory."""
+        return Path(self.database_url.removeprefix(SQLITE_PREFIX))
+
+    def secrets(self) -> list[str]:
+        """The secret values that are set, for redacting logs."""
+        values = (self.discord_token, self.fusion_api_key, self.miaohua_token)
+        return [secret.get_secret_value() for secret in values if secret and secret.get_secret_value()]
+
+    def require(self, *names: str) -> None:
+        """Raise `SettingsError` naming every one of `names` (environment spelling) that is not set."""
+        missing = [name for name in names if not _is_set(getattr(self, name.lower()))]
+        if missing:
+            lines = [f"{name} is not set: expected {REQUIRED_SETTING_HELP.get(name, 'a value')}" for name in missing]
+            raise SettingsError("\n".join(lines))
+
+    def request_defaults(self) -> dict[str, Any]:
+        """The fusion request fields these settings provide; callers override them per request."""
+        return {
+            "temperature": self.default_temperature,
+            "top_p": self.default_top_p,
+            "max_new_tokens": self.default_max_new_tokens,
+            "repetition_penalty": self.default_repetition_penalty,
+            "mh_key": self.miaohua_token or SecretStr(""),
+            "mh_model_name": self.default_model,
+            "mh_output_size": self.default_size,
+            "mh_scale": self.default_scale,
+        }
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings; raise `SettingsError` with one readable line per problem."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error(error)) from None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per invalid setting, in environment spelling, without echoing secret values."""
+    lines = []
+    for problem in error.errors(include_url=False):
+        field = str(problem["loc"][0]) if problem["loc"] else "settings"
+        shown = "" if "token" in field or "key" in field else f" (got {problem.get('input')!r})"
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{field.upper()}: {message}{shown}")
+    return "\n".join(lines)
+
+
+def _checked_url(value: str, schemes: tuple[str, ...]) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ValueError(f"expected a {' or '.join(schemes)} URL such as {schemes[-1]}://host/path")
+    return value
+
+
+def _is_set(value: Any) -> bool:
+    if isinstance(value, SecretStr):
+        return bool(value.get_secret_value())
+    return value is not None and value != ""

@@ -1,0 +1,18 @@
+"""Fixtures shared by every test: no test reads the developer's `.env` or environment settings."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bot.config import Settings
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Run in an empty directory (no `.env`) with no setting inherited from the environment."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    assert not os.path.exists(".env")
