@@ -1,0 +1,61 @@
+"""Command line: `python -m bot` runs the Discord bot; `python -m bot console [--emulator]` chats in the terminal.
+
+A configuration problem ends the program with one readable message and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.config import Settings, SettingsError, load_settings
+from bot.logs import setup_logging
+
+EXIT_CONFIG_ERROR = 2
+log = logging.getLogger("bot")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Fusionbot, a Discord bot for the fusion API")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the Discord bot (the default)")
+    console = commands.add_parser("console", help="chat with the fusion API in the terminal")
+    console.add_argument(
+        "--emulator", action="store_true", help="use the built-in fusion API emulator (no account or key needed)"
+    )
+    return parser.parse_args(argv)
+
+
+def run_bot(settings: Settings) -> int:
+    settings.require("DISCORD_TOKEN", "FUSION_API_KEY")
+    log.error("The Discord bot is not part of this version yet; try `python -m bot console --emulator`.")
+    return 1
+
+
+def run_console_command(settings: Settings, use_emulator: bool) -> int:
+    from bot.console import run_console
+
+    try:
+        asyncio.run(run_console(settings, use_emulator=use_emulator))
+    except KeyboardInterrupt:
+        print("\nbye")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings = load_settings()
+        setup_logging(settings.log_level, settings.secrets())
+        if args.command == "console":
+            return run_console_command(settings, args.emulator)
+        return run_bot(settings)
+    except SettingsError as error:
+        print(f"fusionbot: configuration error:\n{error}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

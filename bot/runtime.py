@@ -1,0 +1,44 @@
+"""Wiring shared by every front end (console, Discord bot): the one HTTP session and the fusion client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiohttp
+from pydantic import SecretStr
+
+from bot import __version__
+from bot.config import Settings
+from bot.fusion import FusionClient, RetryPolicy, Timeouts
+
+USER_AGENT = f"fusionbot/{__version__}"
+
+
+def timeouts_from(settings: Settings) -> Timeouts:
+    return Timeouts(
+        connect=settings.fusion_connect_timeout,
+        first_byte=settings.fusion_first_byte_timeout,
+        stream_idle=settings.fusion_stream_idle_timeout,
+        answer_total=settings.fusion_answer_timeout,
+        picture_total=settings.fusion_picture_timeout,
+    )
+
+
+@asynccontextmanager
+async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
+    """The application's single HTTP session; each call sets its own time limits."""
+    async with aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}) as session:
+        yield session
+
+
+def fusion_client(session: aiohttp.ClientSession, settings: Settings, *, url: str | None = None) -> FusionClient:
+    """The fusion client configured by `settings`; `url` replaces FUSION_API_URL (the console's emulator)."""
+    return FusionClient(
+        session,
+        url=url or settings.fusion_api_url,
+        api_key=settings.fusion_api_key or SecretStr(""),
+        defaults=settings.request_defaults(),
+        timeouts=timeouts_from(settings),
+        retry=RetryPolicy(attempts=settings.fusion_max_attempts, backoff=settings.fusion_retry_backoff),
+    )

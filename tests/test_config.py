@@ -1,0 +1,141 @@
+"""Settings: public names, defaults, validation messages, exit status 2, and secrets kept out of sight."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.config import Settings, SettingsError, load_settings
+from bot.logs import REDACTED, RedactSecrets
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_public_names_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "discord-secret")
+    monkeypatch.setenv("DISCORD_API_BASE", "http://127.0.0.1:9000/api/v10/")
+    monkeypatch.setenv("DISCORD_GATEWAY_URL", "ws://127.0.0.1:9001/")
+    monkeypatch.setenv("FUSION_API_URL", "http://127.0.0.1:8787/v1/fusion/chat-with-image")
+    monkeypatch.setenv("FUSION_API_KEY", "fusion-secret")
+    monkeypatch.setenv("MIAOHUA_TOKEN", "miaohua-secret")
+    monkeypatch.setenv("DATABASE_URL", "sqlite:////var/lib/fusionbot/bot.db")
+    monkeypatch.setenv("IMAGE_FETCH_ALLOW_PRIVATE", "true")
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    monkeypatch.setenv("DEFAULT_TEMPERATURE", "1.5")
+    monkeypatch.setenv("DEFAULT_SIZE", "640x960")
+
+    settings = load_settings()
+
+    assert settings.discord_token is not None and settings.discord_token.get_secret_value() == "discord-secret"
+    assert settings.discord_api_base == "http://127.0.0.1:9000/api/v10"
+    assert settings.discord_gateway_url == "ws://127.0.0.1:9001/"
+    assert settings.fusion_api_url == "http://127.0.0.1:8787/v1/fusion/chat-with-image"
+    assert settings.database_path == Path("/var/lib/fusionbot/bot.db")
+    assert settings.image_fetch_allow_private is True
+    assert settings.log_level == "DEBUG"
+    assert settings.request_defaults()["temperature"] == 1.5
+    assert settings.request_defaults()["mh_output_size"] == "640x960"
+
+
+def test_dotenv_file_in_the_working_directory_is_read() -> None:
+    Path(".env").write_text("FUSION_API_KEY=from-dotenv\nDEFAULT_SCALE=12\n")
+    settings = load_settings()
+    assert settings.fusion_api_key is not None and settings.fusion_api_key.get_secret_value() == "from-dotenv"
+    assert settings.default_scale == 12
+
+
+def test_defaults_follow_the_specification() -> None:
+    settings = load_settings()
+    assert settings.fusion_api_url == "https://sensenova.sensetime.com/v1/fusion/chat-with-image"
+    assert settings.discord_api_base == "https://discord.com/api/v10"
+    assert settings.database_path == Path("data/fusionbot.sqlite3")
+    assert settings.image_fetch_allow_private is False
+    defaults = settings.request_defaults()
+    assert (defaults["temperature"], defaults["top_p"], defaults["max_new_tokens"]) == (0.8, 0.7, 2048)
+    assert (defaults["mh_model_name"], defaults["mh_output_size"], defaults["mh_scale"]) == (
+        "Artist_V0.1.3",
+        "960x960",
+        7,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("DEFAULT_TEMPERATURE", "3", "DEFAULT_TEMPERATURE: Input should be less than or equal to 2"),
+        ("DEFAULT_TOP_P", "0", "DEFAULT_TOP_P: Input should be greater than 0"),
+        ("DEFAULT_SIZE", "big", "DEFAULT_SIZE: expected WIDTHxHEIGHT"),
+        ("DEFAULT_SCALE", "21", "DEFAULT_SCALE: Input should be less than or equal to 20"),
+        ("DATABASE_URL", "postgres://x", "DATABASE_URL: expected sqlite:///relative/path"),
+        ("FUSION_API_URL", "ftp://x", "FUSION_API_URL: expected a http or https URL"),
+        ("DISCORD_GATEWAY_URL", "https://x", "DISCORD_GATEWAY_URL: expected a ws or wss URL"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL: Input should be 'DEBUG'"),
+        ("IMAGE_FETCH_ALLOW_PRIVATE", "perhaps", "IMAGE_FETCH_ALLOW_PRIVATE: Input should be a valid boolean"),
+    ],
+)
+def test_invalid_setting_is_named_with_what_is_expected(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert str(raised.value).startswith(expected)
+
+
+def test_missing_required_setting_is_named() -> None:
+    with pytest.raises(SettingsError, match=r"^FUSION_API_KEY is not set: expected the fusion API key"):
+        load_settings().require("FUSION_API_KEY")
+
+
+def test_secrets_are_hidden_in_repr_and_validation_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FUSION_API_KEY", "sk-very-secret")
+    monkeypatch.setenv("MIAOHUA_TOKEN", "mh-very-secret")
+    settings = load_settings()
+    assert "very-secret" not in repr(settings)
+    assert "very-secret" not in str(settings.request_defaults())
+    with pytest.raises(SettingsError) as raised:
+        load_settings(fusion_api_key=["sk-very-secret"])
+    assert "very-secret" not in str(raised.value)
+
+
+def test_invalid_setting_exits_with_status_2_and_one_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DEFAULT_TOP_P", "5")
+    assert main(["console", "--emulator"]) == 2
+    err = capsys.readouterr().err
+    assert "DEFAULT_TOP_P: Input should be less than or equal to 1" in err
+    assert "Traceback" not in err
+
+
+def test_process_exits_2_without_traceback_when_the_fusion_key_is_missing() -> None:
+    env = {key: value for key, value in os.environ.items() if key.upper() not in _setting_names()}
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "console"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2
+    assert "FUSION_API_KEY is not set" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_log_records_never_contain_a_secret(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("test.redaction")
+    redact = RedactSecrets(["sk-very-secret"])
+    logger.addFilter(redact)
+    try:
+        with caplog.at_level(logging.INFO, logger="test.redaction"):
+            logger.info("calling with key %s", "sk-very-secret")
+    finally:
+        logger.removeFilter(redact)
+    assert caplog.messages == [f"calling with key {REDACTED}"]
+
+
+def _setting_names() -> set[str]:
+    return {name.upper() for name in Settings.model_fields}
