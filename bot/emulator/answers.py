@@ -177,7 +177,7 @@ def pad_to_length(text: str, target: int) -> str:
             blocks += 1
             since_code = 0
         else:
-            paragraph, word_index = _paragraph(word_index, min(PARAGRAPH_SIZE, target - size - 2))
+            paragraph, word_index = _paragraph(word_index, max(1, min(PARAGRAPH_SIZE, target - size - 2)))
             block = "\n\n" + paragraph
             since_code += len(block)
         parts.append(block)
