@@ -1,0 +1,16 @@
+"""The bot's memory in SQLite (aiosqlite): conversations, settings, pictures and usage. No Discord here."""
+
+from bot.store.context import ContextBudget, estimate_tokens
+from bot.store.migrations import MigrationError, StoreError
+from bot.store.store import CONSOLE_CHANNEL_ID, ImageGeneration, Store, Turn
+
+__all__ = [
+    "CONSOLE_CHANNEL_ID",
+    "ContextBudget",
+    "ImageGeneration",
+    "MigrationError",
+    "Store",
+    "StoreError",
+    "Turn",
+    "estimate_tokens",
+]

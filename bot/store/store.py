@@ -1,0 +1,353 @@
+"""The bot's memory in SQLite: conversation turns per channel, channel and server settings, pictures, usage.
+
+One connection, one policy: WAL (readers never block the writer), `synchronous=NORMAL` (a committed write
+survives the process being killed; an OS crash may lose the last moments), a busy timeout, foreign keys on, and
+every operation serialized by one lock, so that two coroutines never share a transaction. No Discord here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+
+from bot.fusion import Message
+from bot.store.context import ContextBudget, ContextTurn, estimate_tokens, select_context
+from bot.store.migrations import Migration, StoreError, discover_migrations, migrate
+
+log = logging.getLogger(__name__)
+
+CONSOLE_CHANNEL_ID = 0  # Discord ids are positive, so the console's conversation never meets a channel's
+BUSY_TIMEOUT_MS = 5000
+WAL_SWITCH_ATTEMPTS = 20  # about 10 s in all
+Role = Literal["user", "assistant"]
+UsageKind = Literal["chat", "draw"]
+GenerationStatus = Literal["queued", "drawing", "done", "refused", "failed", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One stored turn of a channel's conversation."""
+
+    id: int
+    channel_id: int
+    role: Role
+    content: str
+    author_id: int | None
+    author_name: str | None
+    message_ids: tuple[int, ...]
+    complete: bool
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ImageGeneration:
+    """A picture request with everything needed to draw it again (buttons work after a restart)."""
+
+    channel_id: int
+    user_id: int
+    prompt: str
+    model: str
+    size: str
+    seed: int
+    scale: int
+    controlnet: str = ""
+    guild_id: int | None = None
+    status: GenerationStatus = "queued"
+    message_id: int | None = None
+    error: str | None = None
+    id: int | None = None
+    created_at: float | None = None
+    finished_at: float | None = None
+
+
+_GENERATION_COLUMNS = (
+    *("guild_id", "channel_id", "user_id", "prompt", "model", "size", "seed", "scale", "controlnet"),
+    *("status", "message_id", "error", "created_at", "finished_at"),
+)
+
+
+async def connect(path: Path) -> aiosqlite.Connection:
+    """Open the database file with the store's connection policy (creating its folder if needed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = await aiosqlite.connect(path, isolation_level=None)  # autocommit; transactions are explicit
+    try:
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await _enable_wal(conn)
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        await conn.close()  # an open connection's thread would keep the process from exiting
+        raise
+    return conn
+
+
+async def _enable_wal(conn: aiosqlite.Connection) -> None:
+    """Switch to WAL. The switch needs an exclusive lock and does not wait for it, so retry a bounded while."""
+    for attempt in range(WAL_SWITCH_ATTEMPTS):
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.05 * (attempt + 1))
+
+
+class Store:
+    """Everything the bot remembers. Open with `Store.open(path)`; close when done."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, *, migrations: list[Migration] | None = None) -> Store:
+        """Open (or create) the database and bring its schema up to date."""
+        try:
+            conn = await connect(path)
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(f"cannot open the database at {path}: {error}") from error
+        try:
+            version = await migrate(conn, discover_migrations() if migrations is None else migrations)
+        except sqlite3.DatabaseError as error:
+            await conn.close()
+            raise StoreError(f"cannot use the database at {path}: {error}") from error
+        except BaseException:
+            await conn.close()
+            raise
+        log.info("store open at %s (schema version %d)", path, version)
+        return cls(conn)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._conn.execute("PRAGMA optimize")
+            await self._conn.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # --- conversations ---------------------------------------------------------------------------------------
+
+    async def append_turn(
+        self,
+        channel_id: int,
+        role: Role,
+        content: str,
+        *,
+        author_id: int | None = None,
+        author_name: str | None = None,
+        complete: bool = True,
+    ) -> int:
+        """Store a turn at the end of the channel's conversation; return its id once it is durable."""
+        async with self._lock:
+            return await self._insert_turn(channel_id, role, content, author_id, author_name, complete)
+
+    async def start_exchange(
+        self,
+        channel_id: int,
+        content: str,
+        budget: ContextBudget,
+        *,
+        author_id: int | None = None,
+        author_name: str | None = None,
+        name_speakers: bool = False,
+    ) -> tuple[int, list[Message]]:
+        """Store a new user turn; return its id and the request's messages, ending with it."""
+        async with self._lock:
+            turn_id = await self._insert_turn(channel_id, "user", content, author_id, author_name, True)
+            return turn_id, await self._context(channel_id, budget, name_speakers)
+
+    async def context(self, channel_id: int, budget: ContextBudget, *, name_speakers: bool = False) -> list[Message]:
+        """The channel's conversation since its last reset, trimmed to `budget`, oldest first."""
+        async with self._lock:
+            return await self._context(channel_id, budget, name_speakers)
+
+    async def update_turn(
+        self,
+        turn_id: int,
+        *,
+        content: str | None = None,
+        complete: bool | None = None,
+        message_ids: Sequence[int] | None = None,
+    ) -> None:
+        """Change a stored turn: its text as an answer grows, its completeness, the messages that show it."""
+        changes: dict[str, Any] = {"updated_at": time.time()}
+        if content is not None:
+            changes |= {"content": content, "tokens": estimate_tokens(content)}
+        if complete is not None:
+            changes["complete"] = int(complete)
+        if message_ids is not None:
+            changes["message_ids"] = json.dumps(list(message_ids))
+        assignments = ", ".join(f"{column} = :{column}" for column in changes)
+        async with self._lock:
+            await self._conn.execute(
+                f"UPDATE conversation_turns SET {assignments} WHERE id = :id", changes | {"id": turn_id}
+            )
+
+    async def turns(self, channel_id: int, *, since_reset: bool = False) -> list[Turn]:
+        """The channel's stored turns, oldest first: all of them (the audit history) or those since a reset."""
+        after = "(SELECT context_after_turn_id FROM channels WHERE channel_id = :c)" if since_reset else "0"
+        async with self._lock:
+            rows = await self._conn.execute_fetchall(
+                "SELECT id, channel_id, role, content, author_id, author_name, message_ids, complete, created_at, "
+                f"updated_at FROM conversation_turns WHERE channel_id = :c AND id > COALESCE({after}, 0) ORDER BY id",
+                {"c": channel_id},
+            )
+        return [_turn(row) for row in rows]
+
+    async def reset(self, channel_id: int, *, delete: bool = False) -> None:
+        """Start the channel's context afresh; with `delete`, also erase its stored turns."""
+        async with self._lock, self._transaction():
+            await self._conn.execute(
+                "INSERT INTO channels (channel_id, context_after_turn_id, updated_at) "
+                "VALUES (:c, (SELECT COALESCE(MAX(id), 0) FROM conversation_turns WHERE channel_id = :c), :now) "
+                "ON CONFLICT (channel_id) DO UPDATE SET "
+                "context_after_turn_id = excluded.context_after_turn_id, updated_at = excluded.updated_at",
+                {"c": channel_id, "now": time.time()},
+            )
+            if delete:
+                await self._conn.execute("DELETE FROM conversation_turns WHERE channel_id = ?", (channel_id,))
+
+    async def _insert_turn(
+        self,
+        channel_id: int,
+        role: Role,
+        content: str,
+        author_id: int | None,
+        author_name: str | None,
+        complete: bool,
+    ) -> int:
+        now = time.time()
+        rows = await self._conn.execute_fetchall(
+            "INSERT INTO conversation_turns (channel_id, role, content, tokens, author_id, author_name, complete, "
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (channel_id, role, content, estimate_tokens(content), author_id, author_name, int(complete), now, now),
+        )
+        return int(next(iter(rows))[0])
+
+    async def _context(self, channel_id: int, budget: ContextBudget, name_speakers: bool) -> list[Message]:
+        # Skipped incomplete exchanges cost rows, hence reading twice the message budget.
+        rows = await self._conn.execute_fetchall(
+            "SELECT role, content, tokens, complete, author_name FROM conversation_turns "
+            "WHERE channel_id = :c "
+            "AND id > COALESCE((SELECT context_after_turn_id FROM channels WHERE channel_id = :c), 0) "
+            "ORDER BY id DESC LIMIT :limit",
+            {"c": channel_id, "limit": 2 * budget.max_messages},
+        )
+        turns = [ContextTurn(row[0], row[1], row[2], bool(row[3]), row[4]) for row in reversed(list(rows))]
+        return select_context(turns, budget, name_speakers=name_speakers)
+
+    # --- channels ------------------------------------------------------------------------------------------------
+
+    async def set_conversations_enabled(self, channel_id: int, enabled: bool, *, guild_id: int | None = None) -> None:
+        """Whether the bot answers every message in the channel, not only mentions."""
+        async with self._lock:
+            await self._conn.execute(
+                "INSERT INTO channels (channel_id, guild_id, conversations_enabled, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (channel_id) DO UPDATE SET conversations_enabled = excluded.conversations_enabled, "
+                "guild_id = COALESCE(excluded.guild_id, guild_id), updated_at = excluded.updated_at",
+                (channel_id, guild_id, int(enabled), time.time()),
+            )
+
+    async def conversations_enabled(self, channel_id: int) -> bool:
+        async with self._lock:
+            rows = await self._conn.execute_fetchall(
+                "SELECT conversations_enabled FROM channels WHERE channel_id = ?", (channel_id,)
+            )
+        return any(row[0] for row in rows)
+
+    # --- pictures and usage --------------------------------------------------------------------------------------
+
+    async def add_generation(self, generation: ImageGeneration) -> int:
+        """Store a picture request; return its id (the key its buttons carry)."""
+        values = {name: getattr(generation, name) for name in _GENERATION_COLUMNS}
+        values["created_at"] = generation.created_at or time.time()
+        placeholders = ", ".join(f":{name}" for name in _GENERATION_COLUMNS)
+        async with self._lock:
+            rows = await self._conn.execute_fetchall(
+                f"INSERT INTO image_generations ({', '.join(_GENERATION_COLUMNS)}) VALUES ({placeholders}) "
+                "RETURNING id",
+                values,
+            )
+        return int(next(iter(rows))[0])
+
+    async def generation(self, generation_id: int) -> ImageGeneration | None:
+        async with self._lock:
+            rows = list(
+                await self._conn.execute_fetchall(
+                    f"SELECT id, {', '.join(_GENERATION_COLUMNS)} FROM image_generations WHERE id = ?",
+                    (generation_id,),
+                )
+            )
+        if not rows:
+            return None
+        return ImageGeneration(id=rows[0][0], **dict(zip(_GENERATION_COLUMNS, rows[0][1:], strict=True)))
+
+    async def finish_generation(
+        self, generation_id: int, status: GenerationStatus, *, message_id: int | None = None, error: str | None = None
+    ) -> None:
+        async with self._lock:
+            await self._conn.execute(
+                "UPDATE image_generations SET status = ?, message_id = COALESCE(?, message_id), error = ?, "
+                "finished_at = ? WHERE id = ?",
+                (status, message_id, error, time.time(), generation_id),
+            )
+
+    async def record_usage(
+        self, user_id: int, kind: UsageKind, *, guild_id: int | None = None, tokens: int = 0, at: float | None = None
+    ) -> None:
+        async with self._lock:
+            await self._conn.execute(
+                "INSERT INTO usage_events (user_id, guild_id, kind, tokens, created_at) VALUES (?, ?, ?, ?, ?)",
+                (user_id, guild_id, kind, tokens, time.time() if at is None else at),
+            )
+
+    async def usage_since(self, user_id: int, kind: UsageKind, since: float) -> tuple[int, float | None]:
+        """How many uses of `kind` the user made since `since`, and when the latest of them was."""
+        async with self._lock:
+            rows = await self._conn.execute_fetchall(
+                "SELECT COUNT(*), MAX(created_at) FROM usage_events WHERE user_id = ? AND kind = ? AND created_at >= ?",
+                (user_id, kind, since),
+            )
+        count, latest = next(iter(rows))
+        return int(count), latest
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error. Hold `_lock` around it."""
+        await self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            await self._conn.execute("ROLLBACK")
+            raise
+        await self._conn.execute("COMMIT")
+
+
+def _turn(row: Sequence[Any]) -> Turn:
+    return Turn(
+        id=row[0],
+        channel_id=row[1],
+        role=row[2],
+        content=row[3],
+        author_id=row[4],
+        author_name=row[5],
+        message_ids=tuple(json.loads(row[6])),
+        complete=bool(row[7]),
+        created_at=row[8],
+        updated_at=row[9],
+    )

@@ -1,0 +1,141 @@
+"""Context selection: newest whole exchanges within budget, never a split pair, never an incomplete answer."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.store.context import ContextBudget, ContextTurn, estimate_tokens, select_context
+
+
+def turn(role: str, content: str, *, complete: bool = True, tokens: int = 10, name: str | None = None) -> ContextTurn:
+    return ContextTurn(role, content, tokens, complete, name)
+
+
+def test_cjk_characters_count_one_token_each_and_words_by_length() -> None:
+    overhead = estimate_tokens("")
+    assert estimate_tokens("你好世界") - overhead == 4
+    assert estimate_tokens("hi a") - overhead == 2
+    assert estimate_tokens("internationalization") - overhead == 5  # 20 letters, ~4 a token
+    assert estimate_tokens("hello, 世界!") - overhead == 2 + 1 + 2 + 1
+    assert estimate_tokens("x" * 4000) > estimate_tokens("x" * 400) > estimate_tokens("x" * 40)
+
+
+def test_mixed_text_is_not_one_giant_word() -> None:
+    assert estimate_tokens("abc你好def") - estimate_tokens("") == 1 + 2 + 1
+
+
+def test_oldest_exchanges_are_dropped_first_to_fit_the_message_count() -> None:
+    turns = [
+        turn("user", "q1"),
+        turn("assistant", "a1"),
+        turn("user", "q2"),
+        turn("assistant", "a2"),
+        turn("user", "q3"),
+    ]
+    messages = select_context(turns, ContextBudget(max_messages=4, max_tokens=10_000))
+    assert [m.content for m in messages] == ["q2", "a2", "q3"]
+
+
+def test_token_budget_drops_whole_exchanges() -> None:
+    turns = [turn("user", "q1"), turn("assistant", "a1", tokens=500), turn("user", "q2"), turn("assistant", "a2")]
+    turns.append(turn("user", "q3"))
+    messages = select_context(turns, ContextBudget(max_messages=100, max_tokens=100))
+    assert [m.content for m in messages] == ["q2", "a2", "q3"]
+
+
+def test_the_new_question_is_kept_even_alone_over_budget() -> None:
+    turns = [turn("user", "q1"), turn("assistant", "a1"), turn("user", "huge", tokens=10_000)]
+    assert [m.content for m in select_context(turns, ContextBudget(max_tokens=100))] == ["huge"]
+
+
+def test_an_exchange_with_an_incomplete_answer_is_left_out() -> None:
+    turns = [
+        turn("user", "q1"),
+        turn("assistant", "a1 (cut off)", complete=False),
+        turn("user", "q2"),
+        turn("assistant", "a2"),
+        turn("user", "q3"),
+    ]
+    assert [m.content for m in select_context(turns, ContextBudget())] == ["q2", "a2", "q3"]
+
+
+def test_a_failed_question_before_the_new_one_is_left_out() -> None:
+    turns = [turn("user", "q1"), turn("assistant", "a1"), turn("user", "failed", complete=False), turn("user", "q2")]
+    assert [m.content for m in select_context(turns, ContextBudget())] == ["q1", "a1", "q2"]
+
+
+def test_speakers_are_named_only_when_asked() -> None:
+    turns = [turn("user", "hi", name="Ana"), turn("assistant", "hello"), turn("user", "yo", name="Bo")]
+    assert [m.content for m in select_context(turns, ContextBudget(), name_speakers=True)] == [
+        "Ana: hi",
+        "hello",
+        "Bo: yo",
+    ]
+    assert select_context(turns, ContextBudget())[0].content == "hi"
+
+
+roles = st.sampled_from(["user", "assistant"])
+stored_turns = st.lists(
+    st.builds(
+        ContextTurn,
+        role=roles,
+        content=st.text(min_size=1, max_size=5),
+        tokens=st.integers(min_value=1, max_value=300),
+        complete=st.booleans().map(lambda incomplete: not incomplete) | st.just(True),
+        author_name=st.none(),
+    ),
+    max_size=40,
+)
+budgets = st.builds(
+    ContextBudget,
+    max_messages=st.integers(min_value=2, max_value=30),
+    max_tokens=st.integers(min_value=1, max_value=3000),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(turns=stored_turns, new_question=st.text(min_size=1, max_size=5), budget=budgets)
+def test_context_is_a_suffix_of_whole_complete_exchanges_ending_with_the_question(
+    turns: list[ContextTurn], new_question: str, budget: ContextBudget
+) -> None:
+    question = ContextTurn("user", new_question, 5, True)
+    messages = select_context([*turns, question], budget)
+
+    assert messages[-1].content == new_question and messages[-1].role == "user"
+    assert messages[0].role == "user"
+    # Every assistant message follows a user message: no answer is sent without its question.
+    assert all(messages[i - 1].role == "user" for i, m in enumerate(messages) if m.role == "assistant")
+    # Outside the open exchange, the budget holds.
+    open_exchange_size = len(_open_exchange([*turns, question]))
+    if len(messages) > open_exchange_size:
+        assert len(messages) <= budget.max_messages
+    # Nothing incomplete, and the messages are the newest complete exchanges in their original order.
+    eligible = [t for exchange in _complete_exchanges([*turns, question]) for t in exchange]
+    assert [(m.role, m.content) for m in messages] == [(t.role, t.content) for t in eligible[-len(messages) :]]
+
+
+def _exchanges(turns: list[ContextTurn]) -> list[list[ContextTurn]]:
+    exchanges: list[list[ContextTurn]] = [[]]
+    for t in turns:
+        exchanges[-1].append(t)
+        if t.role == "assistant":
+            exchanges.append([])
+    return [e for e in exchanges if e]
+
+
+def _complete_exchanges(turns: list[ContextTurn]) -> list[list[ContextTurn]]:
+    """A model of the rule: drop incomplete turns, an interrupted answer's exchange, and orphaned answers."""
+    kept = []
+    for exchange in _exchanges(turns):
+        if exchange[-1].role == "assistant" and not exchange[-1].complete:
+            continue
+        complete = [t for t in exchange if t.complete]
+        if any(t.role == "user" for t in complete):
+            kept.append(complete)
+    return kept
+
+
+def _open_exchange(turns: list[ContextTurn]) -> list[ContextTurn]:
+    last = _complete_exchanges(turns)[-1]
+    return last if last[-1].role == "user" else []

@@ -1,0 +1,110 @@
+"""The store as the bot uses it: context across restarts, reset and deletion, answers growing, later features."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.fusion import Message
+from bot.store import ContextBudget, ImageGeneration, Store
+
+BUDGET = ContextBudget(max_messages=40, max_tokens=4000)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    async with await Store.open(tmp_path / "bot.db") as store:
+        yield store
+
+
+async def converse(store: Store, channel: int, question: str, answer: str) -> list[Message]:
+    _, messages = await store.start_exchange(channel, question, BUDGET, author_id=7, author_name="Ana")
+    await store.append_turn(channel, "assistant", answer)
+    return messages
+
+
+async def test_context_ends_with_the_new_question_and_survives_a_restart(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "bot.db") as store:
+        await converse(store, 1, "q1", "a1")
+    async with await Store.open(tmp_path / "bot.db") as reopened:
+        _, messages = await reopened.start_exchange(1, "q2", BUDGET)
+    assert messages == [
+        Message(role="user", content="q1"),
+        Message(role="assistant", content="a1"),
+        Message(role="user", content="q2"),
+    ]
+
+
+async def test_channels_and_threads_keep_separate_conversations(store: Store) -> None:
+    await converse(store, 1, "in the channel", "a")
+    _, messages = await store.start_exchange(2, "in a thread", BUDGET)
+    assert [m.content for m in messages] == ["in a thread"]
+
+
+async def test_reset_clears_the_context_but_keeps_the_history(store: Store) -> None:
+    await converse(store, 1, "q1", "a1")
+    await store.reset(1)
+    _, messages = await store.start_exchange(1, "q2", BUDGET)
+    assert [m.content for m in messages] == ["q2"]
+    assert [t.content for t in await store.turns(1)] == ["q1", "a1", "q2"]
+    assert [t.content for t in await store.turns(1, since_reset=True)] == ["q2"]
+
+
+async def test_reset_with_deletion_erases_the_history(store: Store) -> None:
+    await converse(store, 1, "q1", "a1")
+    await converse(store, 2, "other", "kept")
+    await store.reset(1, delete=True)
+    assert await store.turns(1) == []
+    assert len(await store.turns(2)) == 2
+
+
+async def test_answer_grows_then_completes_with_its_messages(store: Store) -> None:
+    await store.start_exchange(1, "q", BUDGET)
+    answer = await store.append_turn(1, "assistant", "par", complete=False)
+    assert [m.content for m in await store.context(1, BUDGET)] == []  # an unfinished exchange is not context
+    await store.update_turn(answer, content="partial and whole", complete=True, message_ids=[111, 222])
+    turn = (await store.turns(1))[-1]
+    assert (turn.content, turn.complete, turn.message_ids) == ("partial and whole", True, (111, 222))
+    assert turn.updated_at >= turn.created_at
+    assert [m.content for m in await store.context(1, BUDGET)] == ["q", "partial and whole"]
+
+
+async def test_turns_record_who_said_what(store: Store) -> None:
+    await converse(store, 1, "hello", "hi")
+    question, answer = await store.turns(1)
+    assert (question.role, question.author_id, question.author_name) == ("user", 7, "Ana")
+    assert (answer.role, answer.author_id) == ("assistant", None)
+
+
+async def test_picture_parameters_are_kept_for_buttons(store: Store) -> None:
+    generation_id = await store.add_generation(
+        ImageGeneration(
+            channel_id=1, user_id=7, prompt="a fox", model="Artist_V0.1.3", size="640x640", seed=42, scale=7
+        )
+    )
+    await store.finish_generation(generation_id, "done", message_id=99)
+    stored = await store.generation(generation_id)
+    assert stored is not None
+    assert (stored.prompt, stored.seed, stored.status, stored.message_id) == ("a fox", 42, "done", 99)
+    assert stored.finished_at is not None
+    assert await store.generation(generation_id + 1) is None
+
+
+async def test_usage_counts_per_user_and_kind_since_a_time(store: Store) -> None:
+    await store.record_usage(7, "draw", at=100.0)
+    await store.record_usage(7, "draw", at=200.0)
+    await store.record_usage(7, "chat", at=300.0)
+    await store.record_usage(8, "draw", at=300.0)
+    assert await store.usage_since(7, "draw", 150.0) == (1, 200.0)
+    assert await store.usage_since(7, "draw", 0.0) == (2, 200.0)
+    assert await store.usage_since(9, "draw", 0.0) == (0, None)
+
+
+async def test_channel_conversation_switch_persists(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "bot.db") as store:
+        assert await store.conversations_enabled(5) is False
+        await store.set_conversations_enabled(5, True, guild_id=3)
+    async with await Store.open(tmp_path / "bot.db") as store:
+        assert await store.conversations_enabled(5) is True
