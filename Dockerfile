@@ -13,7 +13,9 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY cogs ./cogs
-RUN pip install .
+COPY migrations ./migrations
+# Editable, so the code runs from /app and finds migrations/ beside it.
+RUN pip install -e .
 
 USER fusionbot
 VOLUME ["/data"]

@@ -12,8 +12,10 @@ import sys
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
+from bot.store import StoreError
 
 EXIT_CONFIG_ERROR = 2
+EXIT_STORE_ERROR = 3
 log = logging.getLogger("bot")
 
 
@@ -55,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"fusionbot: configuration error:\n{error}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
+    except StoreError as error:
+        print(f"fusionbot: database error: {error}", file=sys.stderr)
+        return EXIT_STORE_ERROR
 
 
 if __name__ == "__main__":

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     default_repetition_penalty: RepetitionPenalty = 1.0
 
     database_url: str = f"{SQLITE_PREFIX}data/fusionbot.sqlite3"
+    context_max_messages: int = Field(default=40, ge=2, le=1000)
+    context_max_tokens: int = Field(default=4000, ge=100, le=1_000_000)
     image_fetch_allow_private: bool = False
     log_level: LogLevel = "INFO"
 

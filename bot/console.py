@@ -1,4 +1,6 @@
-"""Chat with the fusion API in the terminal, streamed, through the same client and settings as the bot.
+"""Chat with the fusion API in the terminal, streamed, through the same client, settings and store as the bot.
+
+The conversation lives in the store under its own channel id, so it survives a restart until `/reset`.
 
 `python -m bot console --emulator` starts the built-in emulator in-process, so it needs no account and no key.
 """
@@ -13,11 +15,11 @@ from contextlib import AsyncExitStack, aclosing
 from typing import TextIO
 
 from bot.config import Settings
-from bot.fusion import FinalResult, FusionClient, Message, StreamFailed, TextPiece
-from bot.runtime import fusion_client, http_session
+from bot.fusion import FinalResult, FusionClient, StreamFailed, TextPiece
+from bot.runtime import context_budget, fusion_client, http_session, open_store
+from bot.store import CONSOLE_CHANNEL_ID, ContextBudget, Store
 
 CONSOLE_USER_ID = "console"
-MAX_CONTEXT_MESSAGES = 40
 HELP = "Type a message and press Enter. Commands: /reset forgets the conversation, /quit leaves (or Ctrl-D)."
 
 ReadLine = Callable[[str], Awaitable[str | None]]
@@ -31,35 +33,23 @@ async def read_stdin_line(prompt: str) -> str | None:
         return None
 
 
-class Conversation:
-    """The console's context, oldest first, kept to the latest whole exchanges."""
-
-    def __init__(self, max_messages: int = MAX_CONTEXT_MESSAGES) -> None:
-        self._messages: list[Message] = []
-        self._max_messages = max_messages
-
-    def with_user_turn(self, text: str) -> list[Message]:
-        """The messages for a request that adds `text` as the user's next turn."""
-        return [*self._messages, Message(role="user", content=text)]
-
-    def record_exchange(self, question: str, answer: str) -> None:
-        self._messages += [Message(role="user", content=question), Message(role="assistant", content=answer)]
-        excess = len(self._messages) - self._max_messages
-        if excess > 0:
-            del self._messages[: excess + excess % 2]
-
-    def reset(self) -> None:
-        self._messages.clear()
-
-
 class Console:
-    """The read-answer loop; input and output are injectable for tests."""
+    """The read-answer loop, its conversation kept in the store; input and output are injectable for tests."""
 
-    def __init__(self, client: FusionClient, *, read_line: ReadLine = read_stdin_line, out: TextIO = sys.stdout):
+    def __init__(
+        self,
+        client: FusionClient,
+        store: Store,
+        budget: ContextBudget,
+        *,
+        read_line: ReadLine = read_stdin_line,
+        out: TextIO = sys.stdout,
+    ) -> None:
         self._client = client
+        self._store = store
+        self._budget = budget
         self._read_line = read_line
         self._out = out
-        self._conversation = Conversation()
 
     async def run(self) -> None:
         self._write(HELP + "\n")
@@ -68,7 +58,7 @@ class Console:
             if text in ("/quit", "/exit"):
                 break
             if text == "/reset":
-                self._conversation.reset()
+                await self._store.reset(CONSOLE_CHANNEL_ID)
                 self._write("(conversation forgotten)\n")
             elif text == "/help":
                 self._write(HELP + "\n")
@@ -77,12 +67,15 @@ class Console:
         self._write("bye\n")
 
     async def _answer(self, question: str) -> None:
-        request = self._client.new_request(self._conversation.with_user_turn(question), user_id=CONSOLE_USER_ID)
+        turn_id, messages = await self._store.start_exchange(
+            CONSOLE_CHANNEL_ID, question, self._budget, author_name=CONSOLE_USER_ID
+        )
+        request = self._client.new_request(messages, user_id=CONSOLE_USER_ID)
         self._write("bot> ")
         async with aclosing(self._client.stream(request)) as events:
-            await self._render(question, events)
+            await self._render(turn_id, events)
 
-    async def _render(self, question: str, events: AsyncIterator[TextPiece | FinalResult | StreamFailed]) -> None:
+    async def _render(self, turn_id: int, events: AsyncIterator[TextPiece | FinalResult | StreamFailed]) -> None:
         async for event in events:
             if isinstance(event, TextPiece):
                 self._write(event.text)
@@ -92,11 +85,17 @@ class Console:
                 elif event.truncated:
                     self._write(" [answer cut at the token limit]")
                 self._write("\n")
-                self._conversation.record_exchange(question, event.text)
+                await self._store.append_turn(CONSOLE_CHANNEL_ID, "assistant", event.text)
             else:
-                # An unfinished answer is not kept as context: the model would take it for a complete one.
+                await self._keep_failed_answer(turn_id, event)
                 marker = " [incomplete]" if event.partial_text else ""
                 self._write(f"{marker}\n[error] {event.error.user_message}\n")
+
+    async def _keep_failed_answer(self, turn_id: int, failure: StreamFailed) -> None:
+        """Keep a failed exchange for the record, marked incomplete so it is never sent back as context."""
+        await self._store.update_turn(turn_id, complete=False)
+        if failure.partial_text:
+            await self._store.append_turn(CONSOLE_CHANNEL_ID, "assistant", failure.partial_text, complete=False)
 
     def _write(self, text: str) -> None:
         self._out.write(text)
@@ -117,5 +116,7 @@ async def run_console(
             out.write(f"(using the built-in emulator at {url})\n")
         else:
             settings.require("FUSION_API_KEY")
+        store = await stack.enter_async_context(open_store(settings))
         session = await stack.enter_async_context(http_session())
-        await Console(fusion_client(session, settings, url=url), read_line=read_line, out=out).run()
+        client = fusion_client(session, settings, url=url)
+        await Console(client, store, context_budget(settings), read_line=read_line, out=out).run()

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from bot import __version__
 from bot.config import Settings
 from bot.fusion import FusionClient, RetryPolicy, Timeouts
+from bot.store import ContextBudget, Store
 
 USER_AGENT = f"fusionbot/{__version__}"
 
@@ -23,6 +24,20 @@ def timeouts_from(settings: Settings) -> Timeouts:
         answer_total=settings.fusion_answer_timeout,
         picture_total=settings.fusion_picture_timeout,
     )
+
+
+def context_budget(settings: Settings) -> ContextBudget:
+    return ContextBudget(max_messages=settings.context_max_messages, max_tokens=settings.context_max_tokens)
+
+
+@asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Store]:
+    """The store at DATABASE_URL, migrated, closed on exit."""
+    store = await Store.open(settings.database_path)
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 @asynccontextmanager

@@ -71,3 +71,9 @@ def test_console_command_runs_on_the_emulator_with_no_account() -> None:
     assert done.returncode == 0, done.stderr
     assert 'You said: "hello from a pipe"' in done.stdout
     assert done.stdout.rstrip().endswith("bye")
+
+
+async def test_conversation_survives_a_restart_of_the_console() -> None:
+    await chat(["remember the lighthouse"])
+    answers = await chat(["what did I say?"])
+    assert 'it began with "remember the lighthouse"' in answers[0]
