@@ -71,6 +71,8 @@ class ImageGeneration:
     finished_at: float | None = None
 
 
+_TURN_COLUMNS = "id, channel_id, role, content, author_id, author_name, message_ids, complete, created_at, updated_at"
+_NO_TURN_LIMIT = 2**63 - 1
 _GENERATION_COLUMNS = (
     *("guild_id", "channel_id", "user_id", "prompt", "model", "size", "seed", "scale", "controlnet"),
     *("status", "message_id", "error", "created_at", "finished_at"),
@@ -171,10 +173,37 @@ class Store:
             turn_id = await self._insert_turn(channel_id, "user", content, author_id, author_name, True)
             return turn_id, await self._context(channel_id, budget, name_speakers)
 
-    async def context(self, channel_id: int, budget: ContextBudget, *, name_speakers: bool = False) -> list[Message]:
-        """The channel's conversation since its last reset, trimmed to `budget`, oldest first."""
+    async def context(
+        self, channel_id: int, budget: ContextBudget, *, name_speakers: bool = False, before_turn: int | None = None
+    ) -> list[Message]:
+        """The channel's conversation since its last reset, trimmed to `budget`, oldest first.
+
+        With `before_turn`, only the turns before that one: the context an earlier answer was given in.
+        """
         async with self._lock:
-            return await self._context(channel_id, budget, name_speakers)
+            return await self._context(channel_id, budget, name_speakers, before_turn)
+
+    async def turn(self, turn_id: int) -> Turn | None:
+        async with self._lock:
+            rows = list(
+                await self._conn.execute_fetchall(
+                    f"SELECT {_TURN_COLUMNS} FROM conversation_turns WHERE id = ?", (turn_id,)
+                )
+            )
+        return _turn(rows[0]) if rows else None
+
+    async def asker_of(self, answer_turn_id: int) -> int | None:
+        """Who asked the question an answer replies to (the author of the user turn just before it)."""
+        async with self._lock:
+            rows = list(
+                await self._conn.execute_fetchall(
+                    "SELECT q.author_id FROM conversation_turns AS a JOIN conversation_turns AS q "
+                    "ON q.channel_id = a.channel_id AND q.id < a.id AND q.role = 'user' "
+                    "WHERE a.id = ? ORDER BY q.id DESC LIMIT 1",
+                    (answer_turn_id,),
+                )
+            )
+        return rows[0][0] if rows else None
 
     async def update_turn(
         self,
@@ -203,8 +232,8 @@ class Store:
         after = "(SELECT context_after_turn_id FROM channels WHERE channel_id = :c)" if since_reset else "0"
         async with self._lock:
             rows = await self._conn.execute_fetchall(
-                "SELECT id, channel_id, role, content, author_id, author_name, message_ids, complete, created_at, "
-                f"updated_at FROM conversation_turns WHERE channel_id = :c AND id > COALESCE({after}, 0) ORDER BY id",
+                f"SELECT {_TURN_COLUMNS} FROM conversation_turns "
+                f"WHERE channel_id = :c AND id > COALESCE({after}, 0) ORDER BY id",
                 {"c": channel_id},
             )
         return [_turn(row) for row in rows]
@@ -239,17 +268,34 @@ class Store:
         )
         return int(next(iter(rows))[0])
 
-    async def _context(self, channel_id: int, budget: ContextBudget, name_speakers: bool) -> list[Message]:
+    async def _context(
+        self, channel_id: int, budget: ContextBudget, name_speakers: bool, before_turn: int | None = None
+    ) -> list[Message]:
         # Skipped incomplete exchanges cost rows, hence reading twice the message budget.
         rows = await self._conn.execute_fetchall(
             "SELECT role, content, tokens, complete, author_name FROM conversation_turns "
-            "WHERE channel_id = :c "
+            "WHERE channel_id = :c AND id < :before "
             "AND id > COALESCE((SELECT context_after_turn_id FROM channels WHERE channel_id = :c), 0) "
             "ORDER BY id DESC LIMIT :limit",
-            {"c": channel_id, "limit": 2 * budget.max_messages},
+            {"c": channel_id, "limit": 2 * budget.max_messages, "before": before_turn or _NO_TURN_LIMIT},
         )
         turns = [ContextTurn(row[0], row[1], row[2], bool(row[3]), row[4]) for row in reversed(list(rows))]
         return select_context(turns, budget, name_speakers=name_speakers)
+
+    # --- the bot's own state --------------------------------------------------------------------------------------
+
+    async def state(self, key: str) -> str | None:
+        async with self._lock:
+            rows = list(await self._conn.execute_fetchall("SELECT value FROM bot_state WHERE key = ?", (key,)))
+        return rows[0][0] if rows else None
+
+    async def set_state(self, key: str, value: str) -> None:
+        async with self._lock:
+            await self._conn.execute(
+                "INSERT INTO bot_state (key, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (key, value, time.time()),
+            )
 
     # --- channels ------------------------------------------------------------------------------------------------
 

@@ -108,3 +108,26 @@ async def test_channel_conversation_switch_persists(tmp_path: Path) -> None:
         await store.set_conversations_enabled(5, True, guild_id=3)
     async with await Store.open(tmp_path / "bot.db") as store:
         assert await store.conversations_enabled(5) is True
+
+
+async def test_an_earlier_answer_is_found_with_its_asker_and_context(store: Store) -> None:
+    await converse(store, 1, "q1", "a1")
+    _, _ = await store.start_exchange(1, "q2", BUDGET, author_id=8, author_name="Bo")
+    answer = await store.append_turn(1, "assistant", "a2")
+    await converse(store, 1, "q3", "a3")
+
+    assert await store.asker_of(answer) == 8
+    turn = await store.turn(answer)
+    assert turn is not None and turn.content == "a2"
+    context = await store.context(1, BUDGET, before_turn=answer)
+    assert [m.content for m in context] == ["q1", "a1", "q2"]
+    assert await store.turn(answer + 100) is None
+
+
+async def test_bot_state_is_kept_across_restarts(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "bot.db") as store:
+        assert await store.state("commands") is None
+        await store.set_state("commands", "abc")
+        await store.set_state("commands", "def")
+    async with await Store.open(tmp_path / "bot.db") as store:
+        assert await store.state("commands") == "def"
