@@ -10,6 +10,8 @@ import asyncio
 import logging
 import sys
 
+import discord
+
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
 from bot.store import StoreError
@@ -30,10 +32,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run_bot(settings: Settings) -> int:
+def run_bot_command(settings: Settings) -> int:
     settings.require("DISCORD_TOKEN", "FUSION_API_KEY")
-    log.error("The Discord bot is not part of this version yet; try `python -m bot console --emulator`.")
-    return 1
+    from bot.discord_bot import run_bot
+
+    try:
+        asyncio.run(run_bot(settings))
+    except discord.LoginFailure:
+        print(
+            "fusionbot: Discord refused DISCORD_TOKEN; copy the token again from the developer portal.", file=sys.stderr
+        )
+        return EXIT_CONFIG_ERROR
+    except discord.PrivilegedIntentsRequired:
+        print(
+            "fusionbot: Discord refused an intent the bot asked for; see the README's Discord setup.", file=sys.stderr
+        )
+        return EXIT_CONFIG_ERROR
+    return 0
 
 
 def run_console_command(settings: Settings, use_emulator: bool) -> int:
@@ -53,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(settings.log_level, settings.secrets())
         if args.command == "console":
             return run_console_command(settings, args.emulator)
-        return run_bot(settings)
+        return run_bot_command(settings)
     except SettingsError as error:
         print(f"fusionbot: configuration error:\n{error}", file=sys.stderr)
         return EXIT_CONFIG_ERROR

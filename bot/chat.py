@@ -1,0 +1,210 @@
+"""Answering in a channel: context from the store, the fusion stream, the reply streamed into Discord.
+
+Shared by `/chat` and (later) channel conversations. Every answer ends in a defined state a user can see: done,
+failed with a short reason, stopped by the Stop button, or interrupted by a shutdown; the partial text of the last
+three is kept and marked, and only a finished answer is ever sent back as context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Protocol
+
+import discord
+
+from bot.downloads import DownloadError, PictureDownloader
+from bot.fusion import FinalResult, FusionClient, StreamFailed, TextPiece
+from bot.store import ContextBudget, Store
+from bot.streaming import ReplyTarget, StreamingReply
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+class Outcome(Enum):
+    DONE = "done"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"
+
+
+class ReplyViews(Protocol):
+    """The buttons of a reply, made by the Discord layer: Stop while generating, Regenerate when finished."""
+
+    def generating(self, answer_id: int) -> discord.ui.View: ...
+
+    def finished(self, answer_id: int) -> discord.ui.View: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """Who asked, for the request's `user_id` and the stored turn."""
+
+    user_id: int
+    display_name: str
+
+
+@dataclass
+class _Answer:
+    """What is known of one answer while it streams."""
+
+    text: str = ""
+    outcome: Outcome = Outcome.DONE
+    note: str = ""
+    result: FinalResult | None = None
+    picture: bool = False  # the text is the picture's URL: stored, but the picture is shown instead
+
+
+@dataclass
+class ChatService:
+    client: FusionClient
+    store: Store
+    budget: ContextBudget
+    downloader: PictureDownloader | None = None
+    _streams: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    _answers: set[asyncio.Task[Any]] = field(default_factory=set)
+    _closing: bool = False
+
+    async def answer(
+        self,
+        channel_id: int,
+        prompt: str,
+        asker: Asker,
+        target: ReplyTarget,
+        views: ReplyViews,
+        *,
+        options: dict[str, Any] | None = None,
+        max_picture_bytes: int = 10 * 1024 * 1024,
+    ) -> Outcome:
+        """Store the question, stream the answer into `target`, store the answer; return how it ended."""
+        question_id, messages = await self.store.start_exchange(
+            channel_id, prompt, self.budget, author_id=asker.user_id, author_name=asker.display_name
+        )
+        answer_id = await self.store.append_turn(channel_id, "assistant", "", complete=False)
+        request = self.client.new_request(messages, user_id=str(asker.user_id), **(options or {}))
+        return await self._stream_answer(request, answer_id, question_id, target, views, max_picture_bytes)
+
+    async def regenerate(self, answer_id: int, asker_id: int, target: ReplyTarget, views: ReplyViews) -> Outcome:
+        """Replace a stored answer with a new one to the same context, shown in `target`."""
+        turn = await self.store.turn(answer_id)
+        if turn is None or turn.role != "assistant":
+            raise LookupError(f"no answer {answer_id}")
+        messages = await self.store.context(turn.channel_id, self.budget, before_turn=answer_id)
+        await self.store.update_turn(answer_id, complete=False)
+        request = self.client.new_request(messages, user_id=str(asker_id))
+        return await self._stream_answer(request, answer_id, None, target, views, 10 * 1024 * 1024)
+
+    def is_streaming(self, answer_id: int) -> bool:
+        return answer_id in self._streams
+
+    def stop(self, answer_id: int) -> bool:
+        """Stop an answer being written; False when it is not (finished, or from before a restart)."""
+        stream = self._streams.get(answer_id)
+        if stream is None or stream.done():
+            return False
+        stream.cancel()
+        return True
+
+    async def close(self) -> None:
+        """Interrupt every answer being written and wait (bounded) until each has been marked as such."""
+        self._closing = True
+        for stream in list(self._streams.values()):
+            stream.cancel()
+        if self._answers:
+            await asyncio.wait(self._answers, timeout=SHUTDOWN_GRACE_SECONDS)
+
+    async def _stream_answer(
+        self,
+        request: Any,
+        answer_id: int,
+        question_id: int | None,
+        target: ReplyTarget,
+        views: ReplyViews,
+        max_picture_bytes: int,
+    ) -> Outcome:
+        if self._closing:
+            raise RuntimeError("the chat service is shutting down")
+        current = asyncio.current_task()
+        if current is not None:
+            self._answers.add(current)
+        reply = StreamingReply(target, live_view=views.generating(answer_id))
+        reply.start()
+        progress = _Answer()
+        consumer = asyncio.create_task(self._consume(request, reply, progress), name=f"answer-{answer_id}")
+        self._streams[answer_id] = consumer
+        try:
+            await _wait_for_consumer(consumer, progress, closing=lambda: self._closing)
+            files = await self._picture_files(progress, max_picture_bytes)
+            await reply.finish(_final_text(progress), views.finished(answer_id), files)
+            await self._record(answer_id, question_id, progress, target)
+        finally:
+            self._streams.pop(answer_id, None)
+            if current is not None:
+                self._answers.discard(current)
+        return progress.outcome
+
+    async def _consume(self, request: Any, reply: StreamingReply, progress: _Answer) -> None:
+        async with aclosing(self.client.stream(request)) as events:
+            async for event in events:
+                if isinstance(event, TextPiece):
+                    progress.text += event.text
+                    reply.update(progress.text)
+                elif isinstance(event, FinalResult):
+                    progress.text, progress.result = event.text, event
+                    if event.truncated:
+                        progress.note = "*(The answer reached its length limit.)*"
+                elif isinstance(event, StreamFailed):
+                    progress.outcome = Outcome.FAILED
+                    progress.note = f"\u26a0\ufe0f {event.error.user_message}"
+
+    async def _picture_files(self, progress: _Answer, max_bytes: int) -> list[discord.File]:
+        result = progress.result
+        if result is None or result.picture_url is None:
+            return []
+        progress.picture = True
+        if self.downloader is None:
+            progress.note = "The picture could not be downloaded: downloads are not set up."
+            return []
+        try:
+            picture = await self.downloader.fetch(result.picture_url, max_bytes=max_bytes)
+        except DownloadError as error:
+            progress.note = f"\u26a0\ufe0f {error.user_message}"
+            return []
+        return [discord.File(io.BytesIO(picture.data), filename=picture.filename)]
+
+    async def _record(self, answer_id: int, question_id: int | None, progress: _Answer, target: ReplyTarget) -> None:
+        done = progress.outcome is Outcome.DONE
+        await self.store.update_turn(answer_id, content=progress.text, complete=done, message_ids=target.message_ids)
+        if not done and question_id is not None and not progress.text:
+            await self.store.update_turn(question_id, complete=False)
+
+
+async def _wait_for_consumer(consumer: asyncio.Task[None], progress: _Answer, closing: Any) -> None:
+    """Wait for the stream to end; tell a Stop (the consumer cancelled) from our own cancellation."""
+    try:
+        await asyncio.shield(consumer)
+    except asyncio.CancelledError:
+        if not consumer.cancelled():
+            consumer.cancel()
+            await asyncio.gather(consumer, return_exceptions=True)
+            raise
+        interrupted = closing()
+        progress.outcome = Outcome.INTERRUPTED if interrupted else Outcome.STOPPED
+        progress.note = (
+            "\u26a0\ufe0f Interrupted: the bot was restarting. Press Regenerate to try again."
+            if interrupted
+            else "\u23f9\ufe0f Stopped."
+        )
+
+
+def _final_text(progress: _Answer) -> str:
+    text = "" if progress.picture else progress.text
+    if not progress.note:
+        return text
+    return f"{text}\n\n{progress.note}" if text else progress.note

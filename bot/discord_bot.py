@@ -1,0 +1,131 @@
+"""The Discord bot: a `commands.Bot` handed its settings, that opens the store and the HTTP session in
+`setup_hook`, loads the cogs by name, and registers slash commands only when their definitions changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import signal
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.chat import ChatService
+from bot.config import Settings
+from bot.downloads import PictureDownloader
+from bot.fusion import FusionClient
+from bot.runtime import USER_AGENT, context_budget, fusion_client
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.chat",)
+COMMAND_HASH_KEY = "application_commands_hash"
+GENERIC_FAILURE = "Something went wrong while handling this command. It has been logged."
+
+
+def point_discord_at(api_base: str, gateway_url: str) -> None:
+    """Send discord.py's REST calls and gateway connection to these URLs (proxies, or a local fake Discord).
+
+    Both are class attributes of discord.py, so this affects the whole process.
+    """
+    discord.http.Route.BASE = api_base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+class FusionCommandTree(app_commands.CommandTree["FusionBot"]):
+    """Turns any error of a slash command into a short private answer instead of silence."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        if isinstance(error, app_commands.CheckFailure | app_commands.TransformerError):
+            message = str(error) or "You cannot use this command here."
+        else:
+            log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
+            message = GENERIC_FAILURE
+        await send_private(interaction, message)
+
+
+async def send_private(interaction: discord.Interaction, message: str) -> None:
+    """An ephemeral answer, whether or not the interaction was already acknowledged."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
+    except discord.HTTPException as error:
+        log.warning("could not tell the user about an error: %s", error)
+
+
+class FusionBot(commands.Bot):
+    """The bot, with the services its cogs use: `store`, `fusion`, `chat`."""
+
+    store: Store
+    fusion: FusionClient
+    chat: ChatService
+
+    def __init__(self, settings: Settings, *, extensions: tuple[str, ...] = EXTENSIONS, **options: object) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.default(),
+            tree_cls=FusionCommandTree,
+            help_command=None,
+            **options,  # type: ignore[arg-type]
+        )
+        self.settings = settings
+        self._extensions = extensions
+        self._session: aiohttp.ClientSession | None = None
+        self._downloader: PictureDownloader | None = None
+
+    async def setup_hook(self) -> None:
+        self.store = await Store.open(self.settings.database_path)
+        self._session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
+        self._downloader = PictureDownloader(allow_private=self.settings.image_fetch_allow_private)
+        self.fusion = fusion_client(self._session, self.settings)
+        self.chat = ChatService(self.fusion, self.store, context_budget(self.settings), self._downloader)
+        for extension in self._extensions:
+            await self.load_extension(extension)
+        await self.sync_commands_if_changed()
+
+    async def sync_commands_if_changed(self) -> bool:
+        """Register the slash commands with Discord only when their definitions differ from the last sync."""
+        definitions = [command.to_dict(self.tree) for command in self.tree.get_commands()]
+        digest = hashlib.sha256(json.dumps(definitions, sort_keys=True).encode()).hexdigest()
+        if await self.store.state(COMMAND_HASH_KEY) == digest:
+            log.info("slash commands unchanged; not syncing")
+            return False
+        await self.tree.sync()
+        await self.store.set_state(COMMAND_HASH_KEY, digest)
+        log.info("slash commands synced (%d)", len(definitions))
+        return True
+
+    async def on_ready(self) -> None:
+        log.info("logged in as %s (%s) in %d servers", self.user, self.user and self.user.id, len(self.guilds))
+
+    async def close(self) -> None:
+        """Finish or mark interrupted every answer in progress, then disconnect and close the store."""
+        if hasattr(self, "chat"):
+            await self.chat.close()
+        await super().close()
+        if self._downloader is not None:
+            await self._downloader.close()
+        if self._session is not None:
+            await self._session.close()
+        if hasattr(self, "store"):
+            await self.store.close()
+
+
+async def run_bot(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM, then shut down gracefully."""
+    point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
+    assert settings.discord_token is not None
+    async with FusionBot(settings) as bot:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, lambda: asyncio.create_task(bot.close()))
+        await bot.start(settings.discord_token.get_secret_value())

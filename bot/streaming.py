@@ -1,0 +1,198 @@
+"""Showing a growing answer in Discord: one place holds the newest text, one editor pushes it.
+
+The editor sends an edit, waits for it to return, then sends whatever is newest. discord.py already waits when a
+rate-limit bucket is spent (it reads Discord's headers), so this paces itself to exactly what Discord allows: no
+fixed delay, no 429, and the first text is shown as soon as the bucket has room. Past Discord's length limit the
+answer continues in further messages (see `bot.chunking`); a marker shows while it is still being written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import discord
+
+from bot.chunking import DISCORD_MESSAGE_LIMIT, split_message
+
+log = logging.getLogger(__name__)
+
+GENERATING_MARKER = " \u258c"  # a block cursor after the text while it grows
+_MARKER_ROOM = len(GENERATING_MARKER)
+
+
+class ReplyTarget(Protocol):
+    """The messages one reply is shown in: part 0 is the first message, later parts follow it."""
+
+    @property
+    def message_ids(self) -> list[int]: ...
+
+    async def show(self, index: int, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> None:
+        """Create part `index` (the next one) or edit it; `view` None removes its buttons."""
+        ...
+
+    async def drop_after(self, count: int) -> None:
+        """Delete parts beyond the first `count` (an answer that came out shorter than the one it replaces)."""
+        ...
+
+
+@dataclass
+class _Shown:
+    content: str
+    view: discord.ui.View | None
+
+
+@dataclass
+class StreamingReply:
+    """Renders the newest text into `target`; call `update` as text arrives and `finish` once at the end."""
+
+    target: ReplyTarget
+    live_view: discord.ui.View | None = None
+    limit: int = DISCORD_MESSAGE_LIMIT
+    _text: str = ""
+    _final: tuple[str, discord.ui.View | None, Sequence[discord.File]] | None = None
+    _shown: list[_Shown] = field(default_factory=list)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _editor: asyncio.Task[None] | None = None
+    edits: int = 0
+
+    def start(self) -> None:
+        self._editor = asyncio.create_task(self._edit_until_final(), name="streaming-reply-editor")
+
+    def update(self, text: str) -> None:
+        """Make `text` the newest answer to show; returns at once."""
+        self._text = text
+        self._wake.set()
+
+    async def finish(self, text: str, view: discord.ui.View | None = None, files: Sequence[discord.File] = ()) -> None:
+        """Show `text` as the final answer, without the marker, with `view` on the last part; wait until shown."""
+        self._final = (text, view, files)
+        self._wake.set()
+        if self._editor is None:
+            self.start()
+        assert self._editor is not None
+        await self._editor
+
+    async def abandon(self) -> None:
+        """Stop editing without a final render (the bot is going away)."""
+        if self._editor is not None:
+            self._editor.cancel()
+            await asyncio.gather(self._editor, return_exceptions=True)
+
+    async def _edit_until_final(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            final = self._final
+            if final is None:
+                if self._text:
+                    await self._render(self._text + GENERATING_MARKER, self.live_view, ())
+                continue
+            text, view, files = final
+            await self._render(text, view, files, final=True)
+            return
+
+    async def _render(
+        self, text: str, view: discord.ui.View | None, files: Sequence[discord.File], *, final: bool = False
+    ) -> None:
+        parts = split_message(text, self.limit - _MARKER_ROOM) if text else []
+        if final and not parts:
+            parts = ["\u200b"]  # Discord refuses an empty message
+        for index, content in enumerate(parts):
+            last = index == len(parts) - 1
+            wanted = _Shown(content, view if last else None)
+            part_files = files if (final and last) else ()
+            if index < len(self._shown) and self._shown[index] == wanted and not part_files:
+                continue
+            await self._show(index, wanted, part_files)
+        if final and len(self._shown) > len(parts):
+            await self.target.drop_after(len(parts))
+            del self._shown[len(parts) :]
+
+    async def _show(self, index: int, wanted: _Shown, files: Sequence[discord.File]) -> None:
+        try:
+            await self.target.show(index, wanted.content, wanted.view, files)
+        except discord.HTTPException as error:
+            # Leave the part as it was; the next update tries again with newer text.
+            log.warning("could not show part %d of a reply: %s", index, error)
+            return
+        self.edits += 1
+        if index < len(self._shown):
+            self._shown[index] = wanted
+        else:
+            self._shown.append(wanted)
+
+
+class InteractionReply:
+    """A slash command's reply: the deferred original response, then follow-up messages."""
+
+    def __init__(self, interaction: discord.Interaction) -> None:
+        self._interaction = interaction
+        self._messages: list[discord.Message | discord.WebhookMessage] = []
+
+    @property
+    def message_ids(self) -> list[int]:
+        return [message.id for message in self._messages]
+
+    async def show(self, index: int, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> None:
+        extra = {"attachments": list(files)} if files else {}
+        if index == 0:
+            message = await self._interaction.edit_original_response(content=content, view=view, **extra)
+        elif index < len(self._messages):
+            message = await self._messages[index].edit(content=content, view=view, **extra)
+        else:
+            followup = {"view": view} if view is not None else {}
+            message = await self._interaction.followup.send(content, files=list(files), wait=True, **followup)
+        _remember(self._messages, index, message)
+
+    async def drop_after(self, count: int) -> None:
+        await _delete_all(self._messages[count:])
+        del self._messages[count:]
+
+
+class ChannelReply:
+    """A reply made of plain channel messages: new ones, or existing ones reused (an answer regenerated)."""
+
+    def __init__(self, channel: discord.abc.Messageable, existing_ids: Sequence[int] = ()) -> None:
+        self._channel = channel
+        self._messages: list[discord.Message | discord.PartialMessage] = [
+            _partial(channel, message_id) for message_id in existing_ids
+        ]
+
+    @property
+    def message_ids(self) -> list[int]:
+        return [message.id for message in self._messages]
+
+    async def show(self, index: int, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> None:
+        extra = {"attachments": list(files)} if files else {}
+        if index < len(self._messages):
+            message = await self._messages[index].edit(content=content, view=view, **extra)
+        else:
+            message = await self._channel.send(content, view=view, files=list(files))  # type: ignore[arg-type]
+        _remember(self._messages, index, message)
+
+    async def drop_after(self, count: int) -> None:
+        await _delete_all(self._messages[count:])
+        del self._messages[count:]
+
+
+def _partial(channel: discord.abc.Messageable, message_id: int) -> discord.PartialMessage:
+    return channel.get_partial_message(message_id)  # type: ignore[attr-defined]
+
+
+def _remember(messages: list, index: int, message: object) -> None:  # type: ignore[type-arg]
+    if index < len(messages):
+        messages[index] = message
+    else:
+        messages.append(message)
+
+
+async def _delete_all(messages: Sequence[discord.Message | discord.WebhookMessage | discord.PartialMessage]) -> None:
+    for message in messages:
+        try:
+            await message.delete()
+        except discord.HTTPException as error:
+            log.warning("could not delete an outdated reply message: %s", error)

@@ -1,0 +1,158 @@
+"""`/chat` and `/reset`, and the Stop and Regenerate buttons of an answer.
+
+The buttons are `DynamicItem`s whose custom id carries the stored answer's id, so they keep working after a
+restart: everything they need is looked up in the store, nothing is held in memory.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.chat import Asker
+from bot.discord_bot import send_private
+from bot.streaming import ChannelReply, InteractionReply
+
+if TYPE_CHECKING:
+    from bot.discord_bot import FusionBot
+
+NOT_ALLOWED = "Only the person who asked, or a member with Manage Messages, can use this button."
+
+
+def _bot(interaction: discord.Interaction) -> FusionBot:
+    return interaction.client  # type: ignore[return-value]
+
+
+async def may_control_answer(interaction: discord.Interaction, answer_id: int) -> bool:
+    """The asker, or a member allowed to manage messages here."""
+    if interaction.permissions.manage_messages:
+        return True
+    if interaction.user.id == await _bot(interaction).store.asker_of(answer_id):
+        return True
+    await send_private(interaction, NOT_ALLOWED)
+    return False
+
+
+class StopButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"chat:stop:(?P<answer_id>\d+)"):
+    """Stops an answer while it is being written; the partial text stays, marked as stopped."""
+
+    def __init__(self, answer_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(label="Stop", style=discord.ButtonStyle.secondary, custom_id=f"chat:stop:{answer_id}")
+        )
+        self.answer_id = answer_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
+    ) -> StopButton:
+        return cls(int(match["answer_id"]))
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        return await may_control_answer(interaction, self.answer_id)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        if _bot(interaction).chat.stop(self.answer_id):
+            await interaction.response.defer()  # the reply itself shows that it stopped
+        else:
+            await send_private(interaction, "This answer is not being written any more.")
+
+
+class RegenerateButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"chat:regen:(?P<answer_id>\d+)"):
+    """Replaces a finished answer with a new answer to the same conversation."""
+
+    def __init__(self, answer_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Regenerate", style=discord.ButtonStyle.secondary, custom_id=f"chat:regen:{answer_id}"
+            )
+        )
+        self.answer_id = answer_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
+    ) -> RegenerateButton:
+        return cls(int(match["answer_id"]))
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        return await may_control_answer(interaction, self.answer_id)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot = _bot(interaction)
+        turn = await bot.store.turn(self.answer_id)
+        if turn is None or interaction.channel is None:
+            await send_private(interaction, "This answer is no longer stored, so it cannot be regenerated.")
+            return
+        if bot.chat.is_streaming(self.answer_id):
+            await send_private(interaction, "This answer is still being written.")
+            return
+        await interaction.response.defer()
+        target = ChannelReply(interaction.channel, turn.message_ids)  # type: ignore[arg-type]
+        await bot.chat.regenerate(self.answer_id, interaction.user.id, target, CHAT_BUTTONS)
+
+
+class ChatButtons:
+    """Stop while an answer is written, Regenerate once it is finished."""
+
+    def generating(self, answer_id: int) -> discord.ui.View:
+        return discord.ui.View(timeout=None).add_item(StopButton(answer_id))
+
+    def finished(self, answer_id: int) -> discord.ui.View:
+        return discord.ui.View(timeout=None).add_item(RegenerateButton(answer_id))
+
+
+CHAT_BUTTONS = ChatButtons()
+
+
+def _manage_messages_in_servers(interaction: discord.Interaction) -> bool:
+    if interaction.guild is None or interaction.permissions.manage_messages:
+        return True
+    raise app_commands.CheckFailure("In a server, only members with Manage Messages can reset the conversation.")
+
+
+class ChatCog(commands.Cog):
+    """Talk to the chat model with `/chat`; forget a channel's conversation with `/reset`."""
+
+    def __init__(self, bot: FusionBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="chat", description="Ask the chat model; the answer streams in here.")
+    @app_commands.describe(
+        prompt="What to ask or say",
+        temperature="Sampling temperature, above 0 up to 2 (higher is more varied)",
+        top_p="Nucleus sampling, above 0 up to 1",
+        max_new_tokens="Most tokens the answer may have",
+    )
+    async def chat(
+        self,
+        interaction: discord.Interaction,
+        prompt: app_commands.Range[str, 1, 4000],
+        temperature: app_commands.Range[float, 0.01, 2.0] | None = None,
+        top_p: app_commands.Range[float, 0.01, 1.0] | None = None,
+        max_new_tokens: app_commands.Range[int, 1, 8192] | None = None,
+    ) -> None:
+        await interaction.response.defer(thinking=True)
+        await self.bot.chat.answer(
+            interaction.channel_id or interaction.user.id,
+            prompt,
+            Asker(interaction.user.id, interaction.user.display_name),
+            InteractionReply(interaction),
+            CHAT_BUTTONS,
+            options={"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens},
+            max_picture_bytes=interaction.filesize_limit,
+        )
+
+    @app_commands.command(name="reset", description="Forget this channel's conversation; the next /chat starts afresh.")
+    @app_commands.check(_manage_messages_in_servers)
+    async def reset(self, interaction: discord.Interaction) -> None:
+        await self.bot.store.reset(interaction.channel_id or interaction.user.id)
+        await interaction.response.send_message("Conversation cleared: the next /chat starts afresh.")
+
+
+async def setup(bot: FusionBot) -> None:
+    bot.add_dynamic_items(StopButton, RegenerateButton)
+    await bot.add_cog(ChatCog(bot))
