@@ -1,0 +1,46 @@
+"""A fake Discord (REST + gateway on 127.0.0.1) to run the unmodified discord.py client end to end in tests.
+
+    from tests.fake_discord import FakeDiscord, RateLimit, running_client
+
+    async with FakeDiscord(rate_limits={"message_edit": RateLimit(5, 5.0)}) as discord:
+        async with running_client(discord, bot):
+            interaction = await discord.slash_command("chat", {"prompt": "hi"})
+            reply = await interaction.original_message()
+
+Modules: `fake` (the `FakeDiscord` facade), `server` (aiohttp app and runner), `gateway` (websocket protocol),
+`rest_core` / `rest_messages` / `rest_interactions` (routes), `compose` (payload validation), `state` (entities and
+message versions), `payloads` (JSON shapes), `ratelimit` (buckets), `stats` (counters), `harness` (client runner).
+"""
+
+from .backend import MIB, CommandSync
+from .fake import FakeDiscord
+from .harness import RunningClient, discord_py_pointed_at, running_client
+from .interactions import AttachmentOption, InteractionHandle, Subcommand, SubcommandGroup, UserOption
+from .ratelimit import DEFAULT_RATE_LIMITS, RateLimit
+from .state import CallbackRecord, FakeChannel, FakeInteraction, FakeMessage, StoredAttachment, Version
+from .stats import AckViolation, ErrorRecord, Stats
+
+__all__ = [
+    "DEFAULT_RATE_LIMITS",
+    "MIB",
+    "AckViolation",
+    "AttachmentOption",
+    "CallbackRecord",
+    "CommandSync",
+    "ErrorRecord",
+    "FakeChannel",
+    "FakeDiscord",
+    "FakeInteraction",
+    "FakeMessage",
+    "InteractionHandle",
+    "RateLimit",
+    "RunningClient",
+    "Stats",
+    "StoredAttachment",
+    "Subcommand",
+    "SubcommandGroup",
+    "UserOption",
+    "Version",
+    "discord_py_pointed_at",
+    "running_client",
+]

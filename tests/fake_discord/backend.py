@@ -1,0 +1,114 @@
+"""The shared core of the fake Discord: settings, the ids of the default world, state, counters, limiter, gateway.
+
+REST handlers and the gateway receive the one `Backend` of their server; `FakeDiscord` wraps it for tests.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from .gateway import GatewayHub
+from .ratelimit import RateLimit, RateLimiter
+from .state import (
+    DEFAULT_BOT_PERMISSIONS,
+    DEFAULT_EVERYONE_PERMISSIONS,
+    TEXT_CHANNEL,
+    FakeChannel,
+    FakeState,
+)
+from .stats import Stats
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FakeConfig:
+    """How the fake behaves; `FakeDiscord`'s keyword arguments end up here."""
+
+    rate_limits: dict[str, RateLimit]
+    token: str = field(default_factory=lambda: f"fake.{secrets.token_urlsafe(24)}")
+    ack_deadline: float = 3.0
+    token_lifetime: float = 15 * 60.0
+    attachment_size_limit: int = 10 * MIB
+    request_size_limit: int = 25 * MIB
+    refuse_privileged_intents: bool = False
+    heartbeat_interval: float = 41.25
+    guild_name: str = "Fake Guild"
+    bot_name: str = "FakeBot"
+    everyone_permissions: int = DEFAULT_EVERYONE_PERMISSIONS
+    bot_permissions: int = DEFAULT_BOT_PERMISSIONS
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The ids of the default world: one guild, its @everyone role, the bot, one human member, one text channel."""
+
+    application_id: int
+    bot_user_id: int
+    guild_id: int
+    everyone_role_id: int
+    bot_role_id: int
+    user_id: int
+    channel_id: int
+
+
+class Backend:
+    def __init__(self, config: FakeConfig) -> None:
+        self.config = config
+        self.state = FakeState()
+        self.stats = Stats()
+        self.limiter = RateLimiter(config.rate_limits)
+        self.identity = self._build_default_world()
+        self.gateway = GatewayHub(self)
+        self.base_url = ""
+        self.command_syncs: list[CommandSync] = []
+        self.commands: dict[int | None, list[dict[str, object]]] = {}
+
+    @staticmethod
+    def now() -> float:
+        return time.monotonic()
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.base_url}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return self.base_url.replace("http://", "ws://", 1) + "/gateway"
+
+    def _build_default_world(self) -> Identity:
+        state, config = self.state, self.config
+        guild_id = state.new_id()
+        state.add_role("@everyone", config.everyone_permissions, role_id=guild_id)
+        bot = state.add_user(config.bot_name, bot=True)
+        bot_role = state.add_role(config.bot_name, config.bot_permissions, bot_id=bot.id)
+        state.add_member(bot.id, [bot_role.id])
+        user = state.add_user("tester")
+        state.add_member(user.id, [])
+        channel = state.add_channel("general", guild_id, type=TEXT_CHANNEL)
+        return Identity(
+            application_id=bot.id,
+            bot_user_id=bot.id,
+            guild_id=guild_id,
+            everyone_role_id=guild_id,
+            bot_role_id=bot_role.id,
+            user_id=user.id,
+            channel_id=channel.id,
+        )
+
+    def channel(self, channel_id: int) -> FakeChannel | None:
+        return self.state.channels.get(channel_id)
+
+    def permissions_of(self, user_id: int) -> int:
+        return self.state.member_permissions(user_id, self.identity.everyone_role_id)
+
+
+class CommandSync(list):  # type: ignore[type-arg]
+    """The command list of one bulk overwrite (PUT), as received; ``guild_id`` is None for global commands."""
+
+    def __init__(self, commands: list[dict[str, object]], guild_id: int | None, at: float) -> None:
+        super().__init__(commands)
+        self.guild_id = guild_id
+        self.at = at

@@ -1,0 +1,133 @@
+"""REST routes around messages: the bot's user and application, application commands, channels, typing, files.
+
+Application commands: ``PUT`` is a bulk overwrite whose request body is kept in `Backend.command_syncs`; a command
+whose name and type were already registered keeps its id, as on Discord.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from . import payloads
+from .backend import CommandSync
+from .routing import ApiError, RouteSpec, json_response, no_content, read_list_body, snowflake_param
+
+if TYPE_CHECKING:
+    from .backend import Backend
+    from .state import FakeChannel
+
+COMMAND_NAME_LIMIT = 32
+COMMAND_DESCRIPTION_LIMIT = 100
+
+
+async def get_current_user(backend: Backend, request: web.Request) -> web.Response:
+    bot = backend.state.users[backend.identity.bot_user_id]
+    return json_response(payloads.client_user(bot))
+
+
+async def get_current_application(backend: Backend, request: web.Request) -> web.Response:
+    return json_response(payloads.application(backend))
+
+
+def command_scope(backend: Backend, request: web.Request) -> int | None:
+    if snowflake_param(request, "application_id") != backend.identity.application_id:
+        raise ApiError(403, 20012, "You are not authorized to perform this action on this application")
+    if "guild_id" not in request.match_info:
+        return None
+    guild_id = snowflake_param(request, "guild_id")
+    if guild_id != backend.identity.guild_id:
+        raise ApiError(404, 10004, "Unknown Guild")
+    return guild_id
+
+
+async def get_commands(backend: Backend, request: web.Request) -> web.Response:
+    return json_response(backend.commands.get(command_scope(backend, request), []))
+
+
+async def overwrite_commands(backend: Backend, request: web.Request) -> web.Response:
+    scope = command_scope(backend, request)
+    received = await read_list_body(request)
+    validate_commands(received)
+    previous = {(c["name"], c["type"]): c for c in backend.commands.get(scope, [])}
+    stored = [registered_command(backend, command, scope, previous) for command in received]
+    backend.commands[scope] = stored
+    backend.command_syncs.append(CommandSync(received, scope, backend.now()))
+    backend.state.changed()
+    return json_response(stored)
+
+
+def validate_commands(commands: list[dict[str, Any]]) -> None:
+    errors: dict[str, Any] = {}
+    for index, command in enumerate(commands):
+        name, description = command.get("name") or "", command.get("description") or ""
+        if not name or len(name) > COMMAND_NAME_LIMIT:
+            errors[str(index)] = {"name": {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH", "message": "Bad length."}]}}
+        elif len(description) > COMMAND_DESCRIPTION_LIMIT:
+            errors[str(index)] = {"description": {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH", "message": "Bad."}]}}
+    keys = [(command.get("name"), command.get("type", 1)) for command in commands]
+    if len(set(keys)) != len(keys):
+        errors["_errors"] = [{"code": "APPLICATION_COMMANDS_DUPLICATE_NAME", "message": "Duplicate name."}]
+    if errors:
+        raise ApiError(400, 50035, "Invalid Form Body", errors)
+
+
+def registered_command(
+    backend: Backend, command: dict[str, Any], scope: int | None, previous: dict[tuple[str, int], dict[str, Any]]
+) -> dict[str, Any]:
+    kind = command.get("type", 1)
+    earlier = previous.get((command["name"], kind))
+    stored: dict[str, Any] = {
+        "default_member_permissions": None,
+        "nsfw": False,
+        "options": [],
+        "description": "",
+        **command,
+        "type": kind,
+        "id": earlier["id"] if earlier else str(backend.state.new_id()),
+        "application_id": str(backend.identity.application_id),
+        "version": str(backend.state.new_id()),
+    }
+    if scope is not None:
+        stored["guild_id"] = str(scope)
+    return stored
+
+
+def require_channel(backend: Backend, request: web.Request) -> FakeChannel:
+    channel = backend.channel(snowflake_param(request, "channel_id"))
+    if channel is None:
+        raise ApiError(404, 10003, "Unknown Channel")
+    return channel
+
+
+async def get_channel(backend: Backend, request: web.Request) -> web.Response:
+    return json_response(payloads.channel(require_channel(backend, request)))
+
+
+async def trigger_typing(backend: Backend, request: web.Request) -> web.Response:
+    channel = require_channel(backend, request)
+    backend.state.typing.append((channel.id, backend.now()))
+    backend.state.changed()
+    return no_content()
+
+
+async def get_attachment(backend: Backend, request: web.Request) -> web.Response:
+    """Files are served by the fake itself, so ``Attachment.read()`` in the client works."""
+    attachment = backend.state.attachments.get(snowflake_param(request, "attachment_id"))
+    if attachment is None or attachment.filename != request.match_info["filename"]:
+        raise ApiError(404, 0, "404: Not Found")
+    return web.Response(body=attachment.data, content_type=attachment.content_type)
+
+
+APPLICATION = "/applications/{application_id}"
+ROUTES = [
+    RouteSpec("GET", "/users/@me", get_current_user, "default"),
+    RouteSpec("GET", "/oauth2/applications/@me", get_current_application, "default"),
+    RouteSpec("GET", f"{APPLICATION}/commands", get_commands, "default", ("application_id",)),
+    RouteSpec("PUT", f"{APPLICATION}/commands", overwrite_commands, "default", ("application_id",)),
+    RouteSpec("GET", f"{APPLICATION}/guilds/{{guild_id}}/commands", get_commands, "default", ("guild_id",)),
+    RouteSpec("PUT", f"{APPLICATION}/guilds/{{guild_id}}/commands", overwrite_commands, "default", ("guild_id",)),
+    RouteSpec("GET", "/channels/{channel_id}", get_channel, "default", ("channel_id",)),
+    RouteSpec("POST", "/channels/{channel_id}/typing", trigger_typing, "typing", ("channel_id",)),
+]
