@@ -141,9 +141,11 @@ class ChatService:
         try:
             await _wait_for_consumer(consumer, progress, closing=lambda: self._closing)
             files = await self._picture_files(progress, max_picture_bytes)
+            await self._record(answer_id, question_id, progress)  # stored before the (maybe slow) last edit
             await reply.finish(_final_text(progress), views.finished(answer_id), files)
-            await self._record(answer_id, question_id, progress, target)
+            await self.store.update_turn(answer_id, message_ids=target.message_ids)
         finally:
+            await reply.abandon()  # only does something when an error ended the answer before its last edit
             self._streams.pop(answer_id, None)
             if current is not None:
                 self._answers.discard(current)
@@ -178,9 +180,9 @@ class ChatService:
             return []
         return [discord.File(io.BytesIO(picture.data), filename=picture.filename)]
 
-    async def _record(self, answer_id: int, question_id: int | None, progress: _Answer, target: ReplyTarget) -> None:
+    async def _record(self, answer_id: int, question_id: int | None, progress: _Answer) -> None:
         done = progress.outcome is Outcome.DONE
-        await self.store.update_turn(answer_id, content=progress.text, complete=done, message_ids=target.message_ids)
+        await self.store.update_turn(answer_id, content=progress.text, complete=done)
         if not done and question_id is not None and not progress.text:
             await self.store.update_turn(question_id, complete=False)
 
