@@ -81,6 +81,7 @@ class FusionBot(commands.Bot):
         self._extensions = extensions
         self._session: aiohttp.ClientSession | None = None
         self._downloader: PictureDownloader | None = None
+        self._shutdown: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         self.store = await Store.open(self.settings.database_path)
@@ -108,7 +109,15 @@ class FusionBot(commands.Bot):
         log.info("logged in as %s (%s) in %d servers", self.user, self.user and self.user.id, len(self.guilds))
 
     async def close(self) -> None:
-        """Finish or mark interrupted every answer in progress, then disconnect and close the store."""
+        """Finish or mark interrupted every answer in progress, then disconnect and close the store.
+
+        Every caller (a signal handler, `async with` leaving) waits for the same complete shutdown.
+        """
+        if self._shutdown is None:
+            self._shutdown = asyncio.create_task(self._shut_down(), name="fusionbot-shutdown")
+        await asyncio.shield(self._shutdown)
+
+    async def _shut_down(self) -> None:
         if hasattr(self, "chat"):
             await self.chat.close()
         await super().close()
@@ -128,4 +137,7 @@ async def run_bot(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, lambda: asyncio.create_task(bot.close()))
-        await bot.start(settings.discord_token.get_secret_value())
+        try:
+            await bot.start(settings.discord_token.get_secret_value())
+        finally:
+            await bot.close()  # start() returns once disconnected; wait for the rest of the shutdown too

@@ -254,3 +254,16 @@ async def test_shutdown_marks_an_answer_in_progress_as_interrupted(fake: FakeDis
     final = fake.messages_in(fake.channel_id)[-1]
     assert "Interrupted" in final.content and finished(final)
     assert not turn.complete
+
+
+async def test_options_and_the_askers_id_reach_the_request(
+    fake: FakeDiscord, start_bot: StartBot, emulator: EmulatorServer
+) -> None:
+    async with start_bot():
+        await ask(fake, "tuned", temperature=1.5, top_p=0.5, max_new_tokens=300)
+        await ask(fake, "defaults")
+    tuned, defaults = (request.body for request in received_requests(emulator.app)[-2:])
+    assert (tuned["temperature"], tuned["top_p"], tuned["max_new_tokens"]) == (1.5, 0.5, 300)
+    assert (defaults["temperature"], defaults["top_p"], defaults["max_new_tokens"]) == (0.8, 0.7, 2048)
+    assert tuned["user_id"] == str(fake.user_id)
+    assert tuned["stream"] is True and tuned["mh_model_name"] == "Artist_V0.1.3"
