@@ -18,13 +18,14 @@ from typing import Any, Protocol
 import discord
 
 from bot.downloads import DownloadError, PictureDownloader
-from bot.fusion import FinalResult, FusionClient, StreamFailed, TextPiece
+from bot.fusion import ChatRequest, FinalResult, FusionClient, StreamFailed, TextPiece
 from bot.store import ContextBudget, Store
 from bot.streaming import ReplyTarget, StreamingReply
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 10.0
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's per-file limit when an interaction does not say
 
 
 class Outcome(Enum):
@@ -80,7 +81,7 @@ class ChatService:
         views: ReplyViews,
         *,
         options: dict[str, Any] | None = None,
-        max_picture_bytes: int = 10 * 1024 * 1024,
+        max_picture_bytes: int = DEFAULT_UPLOAD_LIMIT,
     ) -> Outcome:
         """Store the question, stream the answer into `target`, store the answer; return how it ended."""
         question_id, messages = await self.store.start_exchange(
@@ -98,7 +99,7 @@ class ChatService:
         messages = await self.store.context(turn.channel_id, self.budget, before_turn=answer_id)
         await self.store.update_turn(answer_id, complete=False)
         request = self.client.new_request(messages, user_id=str(asker_id))
-        return await self._stream_answer(request, answer_id, None, target, views, 10 * 1024 * 1024)
+        return await self._stream_answer(request, answer_id, None, target, views, DEFAULT_UPLOAD_LIMIT)
 
     def is_streaming(self, answer_id: int) -> bool:
         return answer_id in self._streams
@@ -121,7 +122,7 @@ class ChatService:
 
     async def _stream_answer(
         self,
-        request: Any,
+        request: ChatRequest,
         answer_id: int,
         question_id: int | None,
         target: ReplyTarget,
@@ -151,7 +152,7 @@ class ChatService:
                 self._answers.discard(current)
         return progress.outcome
 
-    async def _consume(self, request: Any, reply: StreamingReply, progress: _Answer) -> None:
+    async def _consume(self, request: ChatRequest, reply: StreamingReply, progress: _Answer) -> None:
         async with aclosing(self.client.stream(request)) as events:
             async for event in events:
                 if isinstance(event, TextPiece):
