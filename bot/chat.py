@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections.abc import Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from enum import Enum
@@ -188,7 +189,7 @@ class ChatService:
             await self.store.update_turn(question_id, complete=False)
 
 
-async def _wait_for_consumer(consumer: asyncio.Task[None], progress: _Answer, closing: Any) -> None:
+async def _wait_for_consumer(consumer: asyncio.Task[None], progress: _Answer, closing: Callable[[], bool]) -> None:
     """Wait for the stream to end; tell a Stop (the consumer cancelled) from our own cancellation."""
     try:
         await asyncio.shield(consumer)
