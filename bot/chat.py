@@ -69,6 +69,7 @@ class ChatService:
     store: Store
     budget: ContextBudget
     downloader: PictureDownloader | None = None
+    pace: Callable[[str], float] = lambda bucket: 0.0
     _streams: dict[int, asyncio.Task[None]] = field(default_factory=dict)
     _answers: set[asyncio.Task[Any]] = field(default_factory=set)
     _closing: bool = False
@@ -135,7 +136,7 @@ class ChatService:
         current = asyncio.current_task()
         if current is not None:
             self._answers.add(current)
-        reply = StreamingReply(target, live_view=views.generating(answer_id))
+        reply = StreamingReply(target, live_view=views.generating(answer_id), pace=self.pace)
         reply.start()
         progress = _Answer()
         consumer = asyncio.create_task(self._consume(request, reply, progress), name=f"answer-{answer_id}")

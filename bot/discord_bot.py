@@ -20,7 +20,8 @@ from bot.chat import ChatService
 from bot.config import Settings
 from bot.downloads import PictureDownloader
 from bot.fusion import FusionClient
-from bot.runtime import USER_AGENT, context_budget, fusion_client
+from bot.ratelimits import RateLimitWatch
+from bot.runtime import context_budget, fusion_client, new_http_session
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,9 @@ class FusionBot(commands.Bot):
     chat: ChatService
 
     def __init__(self, settings: Settings, *, extensions: tuple[str, ...] = EXTENSIONS, **options: object) -> None:
+        self.rate_limits = RateLimitWatch()
         super().__init__(
+            http_trace=self.rate_limits.trace_config(),
             command_prefix=commands.when_mentioned,
             intents=discord.Intents.default(),
             tree_cls=FusionCommandTree,
@@ -85,10 +88,12 @@ class FusionBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         self.store = await Store.open(self.settings.database_path)
-        self._session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
+        self._session = new_http_session()
         self._downloader = PictureDownloader(allow_private=self.settings.image_fetch_allow_private)
         self.fusion = fusion_client(self._session, self.settings)
-        self.chat = ChatService(self.fusion, self.store, context_budget(self.settings), self._downloader)
+        self.chat = ChatService(
+            self.fusion, self.store, context_budget(self.settings), self._downloader, pace=self.rate_limits.pace
+        )
         for extension in self._extensions:
             await self.load_extension(extension)
         await self.sync_commands_if_changed()

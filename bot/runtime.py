@@ -14,6 +14,7 @@ from bot.fusion import FusionClient, RetryPolicy, Timeouts
 from bot.store import ContextBudget, Store
 
 USER_AGENT = f"fusionbot/{__version__}"
+FUSION_CONNECTION_LIMIT = 1000  # concurrent answers; each streamed answer holds one connection
 
 
 def timeouts_from(settings: Settings) -> Timeouts:
@@ -40,10 +41,18 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
         await store.close()
 
 
+def new_http_session() -> aiohttp.ClientSession:
+    """The application's single session for the fusion API; each call sets its own time limits.
+
+    aiohttp's default of 100 connections would queue the 101st concurrent answer behind the others.
+    """
+    connector = aiohttp.TCPConnector(limit=FUSION_CONNECTION_LIMIT)
+    return aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}, connector=connector)
+
+
 @asynccontextmanager
 async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
-    """The application's single HTTP session; each call sets its own time limits."""
-    async with aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}) as session:
+    async with new_http_session() as session:
         yield session
 
 

@@ -9,8 +9,9 @@ answer continues in further messages (see `bot.chunking`); a marker shows while 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -29,6 +30,11 @@ class ReplyTarget(Protocol):
 
     @property
     def message_ids(self) -> list[int]: ...
+
+    @property
+    def bucket(self) -> str:
+        """The rate-limit bucket its edits fall in (see `bot.ratelimits.bucket_key`)."""
+        ...
 
     async def show(self, index: int, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> None:
         """Create part `index` (the next one) or edit it; `view` None removes its buttons."""
@@ -52,10 +58,12 @@ class StreamingReply:
     target: ReplyTarget
     live_view: discord.ui.View | None = None
     limit: int = DISCORD_MESSAGE_LIMIT
+    pace: Callable[[str], float] = lambda bucket: 0.0  # seconds to wait after an edit (see bot.ratelimits)
     _text: str = ""
     _final: tuple[str, discord.ui.View | None, Sequence[discord.File]] | None = None
     _shown: list[_Shown] = field(default_factory=list)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _finishing: asyncio.Event = field(default_factory=asyncio.Event)
     _editor: asyncio.Task[None] | None = None
     edits: int = 0
 
@@ -71,6 +79,7 @@ class StreamingReply:
         """Show `text` as the final answer, without the marker, with `view` on the last part; wait until shown."""
         self._final = (text, view, files)
         self._wake.set()
+        self._finishing.set()
         if self._editor is None:
             self.start()
         assert self._editor is not None
@@ -90,10 +99,18 @@ class StreamingReply:
             if final is None:
                 if self._text:
                     await self._render(self._text + GENERATING_MARKER, self.live_view, ())
+                    await self._wait_for_turn()
                 continue
             text, view, files = final
             await self._render(text, view, files, final=True)
             return
+
+    async def _wait_for_turn(self) -> None:
+        """Pause as the bucket's pace asks, so edits spread over the window; the final text does not wait."""
+        delay = self.pace(self.target.bucket)
+        if delay > 0 and self._final is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._finishing.wait(), delay)
 
     async def _render(
         self, text: str, view: discord.ui.View | None, files: Sequence[discord.File], *, final: bool = False
@@ -137,6 +154,10 @@ class InteractionReply:
     def message_ids(self) -> list[int]:
         return [message.id for message in self._messages]
 
+    @property
+    def bucket(self) -> str:
+        return f"/webhooks/{self._interaction.application_id}/{self._interaction.token}"
+
     async def show(self, index: int, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> None:
         extra = {"attachments": list(files)} if files else {}
         if index == 0:
@@ -165,6 +186,10 @@ class ChannelReply:
     @property
     def message_ids(self) -> list[int]:
         return [message.id for message in self._messages]
+
+    @property
+    def bucket(self) -> str:
+        return f"/channels/{getattr(self._channel, 'id', 0)}"
 
     async def show(self, index: int, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> None:
         extra = {"attachments": list(files)} if files else {}

@@ -21,6 +21,8 @@ class SlowTarget:
         self.release = asyncio.Semaphore(0)
         self.showing = asyncio.Event()
 
+    bucket = "/webhooks/1/token"
+
     @property
     def message_ids(self) -> list[int]:
         return list(range(len(self.parts)))
@@ -85,3 +87,24 @@ async def test_nothing_is_shown_before_the_first_text() -> None:
     reply.update("")
     await reply.finish("done")
     assert target.shows == [(0, "done")]
+
+
+async def test_edits_wait_for_the_buckets_pace_but_the_final_text_does_not() -> None:
+    target = SlowTarget()
+    for _ in range(10):
+        target.release.release()
+    asked: list[str] = []
+
+    def pace(bucket: str) -> float:
+        asked.append(bucket)
+        return 3600.0  # far longer than the test may take: only finishing can end the wait
+
+    reply = StreamingReply(target, pace=pace)
+    reply.start()
+    reply.update("first")
+    await target.showing.wait()
+    reply.update("second")  # arrives while the editor waits for its turn: not shown on its own
+    await asyncio.wait_for(reply.finish("final"), timeout=5)
+
+    assert [content for _, content in target.shows] == ["first" + GENERATING_MARKER, "final"]
+    assert asked == ["/webhooks/1/token"]
