@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ CHAT_PATHS = (CHAT_PATH, "/v1/fusion-new/chat-with-image", "/fusion/v1/chat-with
 DEFAULT_MODELS = (DEFAULT_MODEL, "Artist V0.3.0 Beta", "Artist v0.3.5 Beta")
 DEFAULT_BLOCKED_WORDS = ("blockedword", "敏感词")
 RECORDED_REQUESTS = 1000
+RECORDED_SENDS = 500_000
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class EmulatorConfig:
     picture_delay: float = 0.0
     models: tuple[str, ...] = DEFAULT_MODELS
     blocked_words: tuple[str, ...] = DEFAULT_BLOCKED_WORDS
+    record_sends: bool = False  # keep a `SentEvent` per streamed event in `EmulatorState.sent_events` (benchmarks)
 
 
 @dataclass(frozen=True)
@@ -63,11 +66,21 @@ class ReceivedRequest:
     path: str
 
 
+@dataclass(frozen=True)
+class SentEvent:
+    """One streamed event as it left the emulator: its answer's id, its text piece, ``time.monotonic()`` after."""
+
+    response_id: str
+    delta: str
+    at: float
+
+
 @dataclass
 class EmulatorState:
-    """Mutable per-app state: recorded requests, scripted failure counters, pictures."""
+    """Mutable per-app state: recorded requests, scripted failure counters, pictures, sent events (opt-in)."""
 
     requests: deque[ReceivedRequest] = field(default_factory=lambda: deque(maxlen=RECORDED_REQUESTS))
+    sent_events: deque[SentEvent] = field(default_factory=lambda: deque(maxlen=RECORDED_SENDS))
     failures_sent: dict[str, int] = field(default_factory=dict)
     pictures: PictureStore = field(default_factory=PictureStore)
 
@@ -271,6 +284,7 @@ async def _write_stream(
     """Send ``events`` as data-only SSE, applying the scripted faults along the way."""
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     writer = _SseWriter(response, settings)
+    sent = request.app[STATE_KEY].sent_events if request.app[CONFIG_KEY].record_sends else None
     try:
         await response.prepare(request)
         for index, event in enumerate(events):
@@ -279,6 +293,8 @@ async def _write_stream(
             if index:
                 await writer.pause()
             await writer.frame(answers.dumps(event))
+            if sent is not None:
+                sent.append(_sent_event(event))
             if index == 0 and directives.stall:
                 await asyncio.sleep(directives.stall)
         if directives.drop is not None:
@@ -323,6 +339,12 @@ class _SseWriter:
             self._written += len(data[start:end])
             start = end
             await asyncio.sleep(0)
+
+
+def _sent_event(event: dict[str, Any]) -> SentEvent:
+    data = event.get("data") or {}
+    choices = data.get("choices") or [{}]
+    return SentEvent(str(data.get("id", "")), str(choices[0].get("delta") or ""), time.monotonic())
 
 
 def _disconnect(request: web.Request) -> None:

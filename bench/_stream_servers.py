@@ -1,0 +1,304 @@
+"""The servers of `bench/stream.py`, each in a process of its own: the fake Discord, and the fusion emulator.
+
+Kept apart from the bot so that the bot's process does nothing but run the bot (and the benchmark's driver): its CPU
+time and memory are then the bot's own. The fake and the emulator are apart from each other too, so that the
+emulator preparing hundreds of answers at once does not hold up the fake applying the bot's edits. Each prints one
+JSON line (its URLs, and for the fake the token, channel ids and the interaction-webhook rate limit) on stdout,
+then serves on 127.0.0.1 until stdin closes or SIGTERM. Each measures its own event-loop lag, so the benchmark can
+tell a slow bot from a slow harness. Control API:
+
+    fake      POST /bench/start    {"prompts": [...], "channels": [...]}: one /chat per prompt there -> {"run": id}
+              GET  /bench/wait     ?run=ID&timeout=S: until every answer of the run is finished
+              GET  /bench/results  ?run=ID: every reply message's versions (monotonic `at`, content), what the fake
+                                   counted during the run, its CPU time and event-loop lag
+    emulator  POST /bench/clear    forget the events sent so far; start counting CPU time and lag afresh
+              GET  /bench/sends    the events sent since (monotonic `at`, text piece) per answer, CPU time, lag
+
+    python bench/_stream_servers.py fake --channels 400
+    python bench/_stream_servers.py emulator
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from aiohttp import web  # noqa: E402
+
+from bot.emulator import EmulatorConfig, create_app, run_emulator  # noqa: E402
+from bot.emulator.app import STATE_KEY  # noqa: E402
+from tests.fake_discord import FakeDiscord, FakeMessage  # noqa: E402
+from tests.fake_discord.state import FakeInteraction  # noqa: E402
+
+POLL_SECONDS = 0.05
+LAG_INTERVAL = 0.01
+FINISHED_BUTTON = '"chat:regen:'  # the Regenerate button is put on the last part by the final render only
+
+
+class LagMonitor:
+    """How late a task sleeping `LAG_INTERVAL` over and over wakes: (monotonic time, lateness) samples."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, float]] = []
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(LAG_INTERVAL)
+            after = loop.time()
+            self.samples.append((after, max(0.0, after - before - LAG_INTERVAL)))
+
+    def summary(self, start: float, end: float) -> dict[str, float]:
+        lags = sorted(lag for at, lag in self.samples if start <= at <= end) or [0.0]
+        return {"max": lags[-1], "p99": lags[min(len(lags) - 1, round(0.99 * (len(lags) - 1)))]}
+
+    def forget_before(self, start: float) -> None:
+        self.samples = [(at, lag) for at, lag in self.samples if at >= start]
+
+
+# --- the fake Discord ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    interactions: list[FakeInteraction]
+    prompts: list[str]
+    stats_before: dict[str, Any]
+    cpu_before: float
+    started: float
+    cpu_after: float | None = None
+    finished_at: float | None = None
+    unfinished: set[int] = field(default_factory=set)
+
+
+def reply_messages(fake: FakeDiscord, interaction: FakeInteraction) -> list[FakeMessage]:
+    if interaction.original_message_id is None:
+        return []
+    ids = [interaction.original_message_id, *interaction.followup_ids]
+    return [fake.state.messages[i] for i in ids if i in fake.state.messages]
+
+
+def is_finished(fake: FakeDiscord, interaction: FakeInteraction) -> bool:
+    messages = reply_messages(fake, interaction)
+    return bool(messages) and FINISHED_BUTTON in json.dumps(messages[-1].components)
+
+
+def stats_snapshot(fake: FakeDiscord) -> dict[str, Any]:
+    stats = fake.stats
+    return {
+        "rate_limited": stats.rate_limited,
+        "global_rate_limited": stats.global_rate_limited,
+        "by_bucket": Counter(stats.rate_limited_by_bucket),
+        "requests": Counter(stats.requests),
+        "errors": len(stats.errors),
+        "internal_errors": len(stats.internal_errors),
+        "ack_violations": len(stats.ack_violations),
+    }
+
+
+def stats_delta(fake: FakeDiscord, before: dict[str, Any]) -> dict[str, Any]:
+    now = stats_snapshot(fake)
+    by_bucket = now["by_bucket"] - before["by_bucket"]
+    return {
+        "rate_limited": now["rate_limited"] - before["rate_limited"],
+        "global_rate_limited": now["global_rate_limited"] - before["global_rate_limited"],
+        "rate_limited_buckets": sorted({key.split(":")[0] for key in by_bucket}),
+        "requests": dict(now["requests"] - before["requests"]),
+        "client_errors": [
+            [error.route, error.status, error.message]
+            for error in fake.stats.errors[before["errors"] :]
+            if 400 <= error.status < 500
+        ],
+        "internal_errors": now["internal_errors"] - before["internal_errors"],
+        "ack_violations": now["ack_violations"] - before["ack_violations"],
+    }
+
+
+class FakeControl:
+    def __init__(self, fake: FakeDiscord, monitor: LagMonitor) -> None:
+        self.fake = fake
+        self.monitor = monitor
+        self.runs: dict[int, Run] = {}
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/bench/start", self.start),
+            web.get("/bench/wait", self.wait),
+            web.get("/bench/results", self.results),
+        ]
+
+    async def start(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        prompts, channels = body["prompts"], body["channels"]
+        before, cpu, started = stats_snapshot(self.fake), time.process_time(), time.monotonic()
+        self.monitor.forget_before(started)
+        handles = await asyncio.gather(
+            *(
+                self.fake.slash_command("chat", {"prompt": prompt}, channel_id=channel, timeout=30)
+                for prompt, channel in zip(prompts, channels, strict=True)
+            )
+        )
+        interactions = [handle.record for handle in handles]
+        run_id = len(self.runs) + 1
+        self.runs[run_id] = Run(interactions, prompts, before, cpu, started, unfinished=set(range(len(handles))))
+        return web.json_response({"run": run_id})
+
+    async def wait(self, request: web.Request) -> web.Response:
+        run = self.runs[int(request.query["run"])]
+        deadline = time.monotonic() + float(request.query.get("timeout", "120"))
+        while run.unfinished and time.monotonic() < deadline:
+            run.unfinished = {i for i in run.unfinished if not is_finished(self.fake, run.interactions[i])}
+            if run.unfinished:
+                await asyncio.sleep(POLL_SECONDS)
+        if run.cpu_after is None:
+            run.cpu_after, run.finished_at = time.process_time(), time.monotonic()
+        return web.json_response({"done": not run.unfinished, "unfinished": len(run.unfinished)})
+
+    async def results(self, request: web.Request) -> web.Response:
+        run = self.runs[int(request.query["run"])]
+        answers = []
+        for interaction, prompt in zip(run.interactions, run.prompts, strict=True):
+            messages = [
+                {"id": message.id, "versions": [(version.at, version.content) for version in message.versions]}
+                for message in reply_messages(self.fake, interaction)
+            ]
+            answers.append(
+                {
+                    "prompt": prompt,
+                    "token": interaction.token,
+                    "channel_id": interaction.channel_id,
+                    "dispatched_at": interaction.dispatched_at,
+                    "callback_at": interaction.callback.at if interaction.callback else None,
+                    "messages": messages,
+                }
+            )
+        cpu_after = run.cpu_after if run.cpu_after is not None else time.process_time()
+        finished_at = run.finished_at if run.finished_at is not None else time.monotonic()
+        body = {
+            "answers": answers,
+            "stats": stats_delta(self.fake, run.stats_before),
+            "cpu": cpu_after - run.cpu_before,
+            "wall": finished_at - run.started,
+            "lag": self.monitor.summary(run.started, finished_at),
+        }
+        return web.json_response(body)
+
+
+async def serve_fake(channel_count: int) -> None:
+    monitor = LagMonitor()
+    async with FakeDiscord() as fake:
+        channels = [fake.add_channel(f"bench-{i}") for i in range(channel_count)]
+        control = FakeControl(fake, monitor)
+        webhook = fake.config.rate_limits["interaction_webhook"]
+        ready = {
+            "token": fake.token,
+            "api_base": fake.api_base,
+            "gateway_url": fake.gateway_url,
+            "channels": channels,
+            "webhook_limit": webhook.limit,
+            "webhook_per": webhook.per,
+        }
+        await serve_control(control.routes(), ready, monitor)
+
+
+# --- the emulator ----------------------------------------------------------------------------------------------------
+
+
+class EmulatorControl:
+    def __init__(self, emulator: web.Application, monitor: LagMonitor) -> None:
+        self.emulator = emulator
+        self.monitor = monitor
+        self.cpu_before = time.process_time()
+        self.started = time.monotonic()
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/bench/clear", self.clear), web.get("/bench/sends", self.sends)]
+
+    async def clear(self, request: web.Request) -> web.Response:
+        self.emulator[STATE_KEY].sent_events.clear()
+        self.cpu_before, self.started = time.process_time(), time.monotonic()
+        self.monitor.forget_before(self.started)
+        return web.json_response({})
+
+    async def sends(self, request: web.Request) -> web.Response:
+        cpu, now = time.process_time() - self.cpu_before, time.monotonic()
+        until = float(request.query.get("until", now))
+        sends: dict[str, list[tuple[float, str]]] = {}
+        for event in self.emulator[STATE_KEY].sent_events:
+            sends.setdefault(event.response_id, []).append((event.at, event.delta))
+        body = {
+            "sends": sends,
+            "cpu": cpu,
+            "wall": now - self.started,
+            "lag": self.monitor.summary(self.started, until),
+        }
+        return web.json_response(body)
+
+
+async def serve_emulator() -> None:
+    monitor = LagMonitor()
+    emulator = create_app(EmulatorConfig(record_sends=True))
+    async with run_emulator(app=emulator) as url:
+        await serve_control(EmulatorControl(emulator, monitor).routes(), {"emulator_url": url}, monitor)
+
+
+# --- both ------------------------------------------------------------------------------------------------------------
+
+
+async def serve_control(routes: list[web.RouteDef], ready: dict[str, Any], monitor: LagMonitor) -> None:
+    """Serve the control routes, announce `ready` (with `control_url`) on stdout, run until told to stop."""
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.add_routes(routes)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    print(json.dumps(ready | {"control_url": f"http://{host}:{port}"}), flush=True)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    threading.Thread(target=wait_for_stdin_eof, args=(loop, stop), daemon=True).start()
+    lag = asyncio.create_task(monitor.run())
+    try:
+        await stop.wait()
+    finally:
+        lag.cancel()
+        await runner.cleanup()
+
+
+def wait_for_stdin_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Stop when stdin closes: the parent is done, or went away without a word."""
+    sys.stdin.read()
+    loop.call_soon_threadsafe(stop.set)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("role", choices=("fake", "emulator"))
+    parser.add_argument("--channels", type=int, default=400, help="fake: text channels to make before the bot joins")
+    args = parser.parse_args()
+    serve: Callable[[], Awaitable[None]] = (
+        (lambda: serve_fake(args.channels)) if args.role == "fake" else serve_emulator
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()
