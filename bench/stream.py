@@ -20,7 +20,7 @@ connections (the bot as shipped runs at most 100 answers at once). Per scenario 
 - peak memory (`ru_maxrss`), and figures that explain the others (the steps to the first visible text, REST round
   trips, the age of the text each edit shows, the servers' own CPU and lag).
 
-    python bench/stream.py [--profile] [--streams 1,1-long,30,300,300-unlimited]
+    python bench/stream.py [--profile] [--streams 1,1-long,30,300]
 
 `--profile` runs the 300-stream scenario once more under cProfile and prints the bot's top 15 functions. About two
 minutes on 2 CPUs (two and a half with `--profile`).
@@ -61,7 +61,7 @@ import aiohttp  # noqa: E402
 from bot.chunking import DISCORD_MESSAGE_LIMIT, join_parts, split_spans  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.discord_bot import FusionBot, point_discord_at  # noqa: E402
-from bot.runtime import USER_AGENT, fusion_client  # noqa: E402
+from bot.runtime import FUSION_CONNECTION_LIMIT  # noqa: E402
 from bot.streaming import GENERATING_MARKER  # noqa: E402
 
 SERVERS_SCRIPT = Path(__file__).with_name("_stream_servers.py")
@@ -87,7 +87,6 @@ class Scenario:
     streams: int
     length: int
     delay: float
-    unlimited_connections: bool = False  # what-if: the bot's fusion session without aiohttp's 100-connection cap
 
     def prompt(self, index: int) -> str:
         return f"{self.tag(index)} [emu:length={self.length}][emu:delay={self.delay}]"
@@ -102,9 +101,6 @@ SCENARIOS = {
     "1-long": Scenario("s1long", "1 stream, 5,000 characters (follow-ups)", 1, 5000, 0.02),
     "30": Scenario("s30", "30 concurrent streams", 30, 1800, 0.03),
     "300": Scenario("s300", "300 concurrent streams", 300, 1800, 0.03),
-    "300-unlimited": Scenario(
-        "s300u", "300 concurrent streams, WHAT-IF: fusion connection cap lifted", 300, 1800, 0.03, True
-    ),
 }
 PROFILED = Scenario("prof", "300 concurrent streams, under cProfile", 300, 1800, 0.03)
 
@@ -428,7 +424,6 @@ class Bench:
         self.reference_us = min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000 * 1e6
         self.warnings = WarningCounter()
         self.session: aiohttp.ClientSession | None = None
-        self.uncapped: aiohttp.ClientSession | None = None
 
     async def measure_idle(self, seconds: float) -> None:
         cpu, wall = time.process_time(), time.monotonic()
@@ -442,12 +437,6 @@ class Bench:
         prompts = [scenario.prompt(i) for i in range(scenario.streams)]
         warnings_before = Counter(self.warnings.counts)
         calls_before = len(self.trace.calls)
-        shipped_client = self.bot.chat.client
-        if scenario.unlimited_connections:
-            # What-if only: the same client settings over a session whose connector has no connection cap.
-            connector = aiohttp.TCPConnector(limit=0)
-            self.uncapped = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}, connector=connector)
-            self.bot.chat.client = fusion_client(self.uncapped, self.bot.settings)
         cpu, wall = time.process_time(), time.monotonic()
         async with self.session.post(f"{emulator}/bench/clear") as r:
             r.raise_for_status()
@@ -461,10 +450,6 @@ class Bench:
         if profiler is not None:
             profiler.disable()
         cpu, wall_end = time.process_time() - cpu, time.monotonic()
-        self.bot.chat.client = shipped_client
-        if self.uncapped is not None:
-            await self.uncapped.close()
-            self.uncapped = None
         peak, rss = peak_rss_mib(), current_rss_mib()
         async with self.session.get(f"{control}/bench/results", params={"run": str(run)}) as r:
             results = await r.json()
@@ -797,7 +782,11 @@ async def run_all(servers: dict[str, Any], scenarios: list[Scenario], profile: b
         log_level="WARNING",
     )
     point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
-    bot = FusionBot(settings, guild_ready_timeout=0.05, http_trace=trace.config)
+    bot = FusionBot(settings, guild_ready_timeout=0.05)
+    # The bot already traces discord.py's requests (for rate-limit pacing); add the benchmark's timings to it.
+    assert bot.http.http_trace is not None
+    for name in ("on_request_start", "on_request_headers_sent", "on_request_end"):
+        getattr(bot.http.http_trace, name).extend(getattr(trace.config, name))
     bench = Bench(servers, bot, monitor, trace)
     logging.getLogger().addHandler(bench.warnings)
     logging.getLogger().setLevel(logging.WARNING)
@@ -867,11 +856,8 @@ def print_notes(
         " tracemalloc was left off because it slows every allocation and would distort the CPU figures."
     )
     print(
-        "- `streams at once`: most answers whose SSE streams overlapped. The bot's fusion session (one"
-        " `aiohttp.ClientSession` with the default connector) opens at most 100 connections, so further /chat"
-        " commands wait for a connection (see `/chat sent -> first chunk`). The WHAT-IF scenario, when run, swaps"
-        " `bot.chat.client` for the same client over a connector without that cap, to show the load the issue"
-        " means; it is not the bot as shipped."
+        "- `streams at once`: most answers whose SSE streams overlapped. The bot's fusion session allows"
+        f" {FUSION_CONNECTION_LIMIT} connections, so every stream of a scenario runs at once."
     )
     for measured, figures in results:
         extra = []
@@ -904,9 +890,7 @@ def print_notes(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument(
-        "--streams", default="1,1-long,30,300,300-unlimited", help="scenarios to run: " + ", ".join(SCENARIOS)
-    )
+    parser.add_argument("--streams", default="1,1-long,30,300", help="scenarios to run: " + ", ".join(SCENARIOS))
     parser.add_argument("--profile", action="store_true", help="also profile a 300-stream run with cProfile")
     args = parser.parse_args()
     scenarios = [SCENARIOS[key.strip()] for key in args.streams.split(",") if key.strip()]
