@@ -143,81 +143,75 @@ class StreamingReply:
             self._shown.append(wanted)
 
 
-class InteractionReply:
-    """A slash command's reply: the deferred original response, then follow-up messages."""
+AnyMessage = discord.Message | discord.WebhookMessage | discord.PartialMessage
 
-    def __init__(self, interaction: discord.Interaction) -> None:
-        self._interaction = interaction
-        self._messages: list[discord.Message | discord.WebhookMessage] = []
+
+class _ReplyMessages:
+    """The messages a reply is shown in so far, in order; what both kinds of reply share."""
+
+    def __init__(self, messages: Sequence[AnyMessage] = ()) -> None:
+        self._messages: list[AnyMessage] = list(messages)
 
     @property
     def message_ids(self) -> list[int]:
         return [message.id for message in self._messages]
+
+    async def drop_after(self, count: int) -> None:
+        for message in self._messages[count:]:
+            try:
+                await message.delete()
+            except discord.HTTPException as error:
+                log.warning("could not delete an outdated reply message: %s", error)
+        del self._messages[count:]
+
+    async def show(self, index: int, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> None:
+        if index < len(self._messages):
+            extra = {"attachments": list(files)} if files else {}
+            self._messages[index] = await self._edit(index, content=content, view=view, **extra)
+        else:
+            self._messages.append(await self._create(content, view, files))
+
+    async def _edit(self, index: int, **changes: object) -> AnyMessage:
+        return await self._messages[index].edit(**changes)  # type: ignore[return-value]
+
+    async def _create(self, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> AnyMessage:
+        raise NotImplementedError
+
+
+class InteractionReply(_ReplyMessages):
+    """A slash command's reply: the deferred original response, then follow-up messages."""
+
+    def __init__(self, interaction: discord.Interaction) -> None:
+        super().__init__()
+        self._interaction = interaction
 
     @property
     def bucket(self) -> str:
         return f"/webhooks/{self._interaction.application_id}/{self._interaction.token}"
 
-    async def show(self, index: int, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> None:
-        extra = {"attachments": list(files)} if files else {}
+    async def _edit(self, index: int, **changes: object) -> AnyMessage:
         if index == 0:
-            message = await self._interaction.edit_original_response(content=content, view=view, **extra)
-        elif index < len(self._messages):
-            message = await self._messages[index].edit(content=content, view=view, **extra)
-        else:
-            followup = {"view": view} if view is not None else {}
-            message = await self._interaction.followup.send(content, files=list(files), wait=True, **followup)
-        _remember(self._messages, index, message)
+            return await self._interaction.edit_original_response(**changes)  # type: ignore[arg-type]
+        return await super()._edit(index, **changes)
 
-    async def drop_after(self, count: int) -> None:
-        await _delete_all(self._messages[count:])
-        del self._messages[count:]
+    async def _create(self, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> AnyMessage:
+        if not self._messages:  # the deferred original response exists already: fill it
+            extra = {"attachments": list(files)} if files else {}
+            return await self._interaction.edit_original_response(content=content, view=view, **extra)
+        followup = {"view": view} if view is not None else {}
+        return await self._interaction.followup.send(content, files=list(files), wait=True, **followup)
 
 
-class ChannelReply:
+class ChannelReply(_ReplyMessages):
     """A reply made of plain channel messages: new ones, or existing ones reused (an answer regenerated)."""
 
     def __init__(self, channel: discord.abc.Messageable, existing_ids: Sequence[int] = ()) -> None:
+        super().__init__([channel.get_partial_message(message_id) for message_id in existing_ids])  # type: ignore[attr-defined]
         self._channel = channel
-        self._messages: list[discord.Message | discord.PartialMessage] = [
-            _partial(channel, message_id) for message_id in existing_ids
-        ]
-
-    @property
-    def message_ids(self) -> list[int]:
-        return [message.id for message in self._messages]
 
     @property
     def bucket(self) -> str:
         return f"/channels/{getattr(self._channel, 'id', 0)}"
 
-    async def show(self, index: int, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> None:
-        extra = {"attachments": list(files)} if files else {}
-        if index < len(self._messages):
-            message = await self._messages[index].edit(content=content, view=view, **extra)
-        else:
-            message = await self._channel.send(content, view=view, files=list(files))  # type: ignore[arg-type]
-        _remember(self._messages, index, message)
-
-    async def drop_after(self, count: int) -> None:
-        await _delete_all(self._messages[count:])
-        del self._messages[count:]
-
-
-def _partial(channel: discord.abc.Messageable, message_id: int) -> discord.PartialMessage:
-    return channel.get_partial_message(message_id)  # type: ignore[attr-defined]
-
-
-def _remember(messages: list, index: int, message: object) -> None:  # type: ignore[type-arg]
-    if index < len(messages):
-        messages[index] = message
-    else:
-        messages.append(message)
-
-
-async def _delete_all(messages: Sequence[discord.Message | discord.WebhookMessage | discord.PartialMessage]) -> None:
-    for message in messages:
-        try:
-            await message.delete()
-        except discord.HTTPException as error:
-            log.warning("could not delete an outdated reply message: %s", error)
+    async def _create(self, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> AnyMessage:
+        return await self._channel.send(content, view=view, files=list(files))  # type: ignore[arg-type]
