@@ -64,7 +64,7 @@ class Console:
                 self._write(HELP + "\n")
             elif text:
                 await self._answer(text)
-        self._write("bye\n")
+        self._write("\nbye\n" if line is None else "bye\n")  # at end of input the prompt line is still open
 
     async def _answer(self, question: str) -> None:
         turn_id, messages = await self._store.start_exchange(
