@@ -40,6 +40,13 @@ def point_discord_at(api_base: str, gateway_url: str) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
+def slash_command_intents() -> discord.Intents:
+    """What slash commands need: no message events, which would otherwise arrive for every edit of every answer."""
+    intents = discord.Intents.default()
+    intents.guild_messages = intents.dm_messages = False
+    return intents
+
+
 class FusionCommandTree(app_commands.CommandTree["FusionBot"]):
     """Turns any error of a slash command into a short private answer instead of silence."""
 
@@ -75,7 +82,7 @@ class FusionBot(commands.Bot):
         super().__init__(
             http_trace=self.rate_limits.trace_config(),
             command_prefix=commands.when_mentioned,
-            intents=discord.Intents.default(),
+            intents=slash_command_intents(),
             tree_cls=FusionCommandTree,
             help_command=None,
             **options,  # type: ignore[arg-type]

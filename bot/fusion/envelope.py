@@ -45,7 +45,7 @@ class AnswerAssembler:
         self._parts: list[str] = []
         self._snapshot: str | None = None
         self._finish_reason = ""
-        self._usage = Usage()
+        self._usage: dict[str, Any] = {}
         self._answer_id = ""
         self._picture = False
 
@@ -93,7 +93,12 @@ class AnswerAssembler:
         return FinalResult(
             text=text,
             finish_reason=self._finish_reason,
-            usage=self._usage,
+            usage=Usage(
+                prompt_tokens=_int(self._usage.get("prompt_tokens")),
+                completion_tokens=_int(self._usage.get("completion_tokens")),
+                total_tokens=_int(self._usage.get("total_tokens")),
+                picture=self._picture,
+            ),
             picture_url=picture_url,
             answer_id=self._answer_id,
         )
@@ -109,15 +114,10 @@ class AnswerAssembler:
         return []
 
     def _read_usage(self, usage: Any) -> None:
-        if not isinstance(usage, dict):
-            return
-        self._picture = self._picture or bool(usage.get("picture"))
-        self._usage = Usage(
-            prompt_tokens=_int(usage.get("prompt_tokens")),
-            completion_tokens=_int(usage.get("completion_tokens")),
-            total_tokens=_int(usage.get("total_tokens")),
-            picture=self._picture,
-        )
+        # Kept as sent and read once at the end: every event repeats it, and only the last one counts.
+        if isinstance(usage, dict):
+            self._usage = usage
+            self._picture = self._picture or bool(usage.get("picture"))
 
 
 class StreamingAnswer:
