@@ -143,6 +143,7 @@ class StreamingReply:
             self._shown.append(wanted)
 
 
+_UNKNOWN = object()  # the buttons of a message this reply did not show itself
 AnyMessage = discord.Message | discord.WebhookMessage | discord.PartialMessage
 
 
@@ -151,6 +152,7 @@ class _ReplyMessages:
 
     def __init__(self, messages: Sequence[AnyMessage] = ()) -> None:
         self._messages: list[AnyMessage] = list(messages)
+        self._views: list[object] = [_UNKNOWN] * len(self._messages)
 
     @property
     def message_ids(self) -> list[int]:
@@ -163,13 +165,18 @@ class _ReplyMessages:
             except discord.HTTPException as error:
                 log.warning("could not delete an outdated reply message: %s", error)
         del self._messages[count:]
+        del self._views[count:]
 
     async def show(self, index: int, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> None:
         if index < len(self._messages):
-            extra = {"attachments": list(files)} if files else {}
-            self._messages[index] = await self._edit(index, content=content, view=view, **extra)
+            extra: dict[str, object] = {"attachments": list(files)} if files else {}
+            if self._views[index] is not view:  # resending the same buttons on every edit costs for nothing
+                extra["view"] = view
+            self._messages[index] = await self._edit(index, content=content, **extra)
+            self._views[index] = view
         else:
             self._messages.append(await self._create(content, view, files))
+            self._views.append(view)
 
     async def _edit(self, index: int, **changes: object) -> AnyMessage:
         return await self._messages[index].edit(**changes)  # type: ignore[return-value]
