@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -107,7 +108,8 @@ class StreamingReply:
 
     async def _wait_for_turn(self) -> None:
         """Pause as the bucket's pace asks, so edits spread over the window; the final text does not wait."""
-        delay = self.pace(self.target.bucket)
+        # A little jitter keeps answers started together from editing in lockstep (one burst of work per window).
+        delay = self.pace(self.target.bucket) * random.uniform(0.8, 1.2)
         if delay > 0 and self._final is None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._finishing.wait(), delay)
