@@ -6,7 +6,7 @@ restart: everything they need is looked up in the store, nothing is held in memo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import discord
 from discord import app_commands
@@ -36,23 +36,38 @@ async def may_control_answer(interaction: discord.Interaction, answer_id: int) -
     return False
 
 
-class StopButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"chat:stop:(?P<answer_id>\d+)"):
-    """Stops an answer while it is being written; the partial text stays, marked as stopped."""
+class _AnswerButton:
+    """What both buttons of an answer share: the stored answer's id in the custom id, and who may press them.
+
+    A mixin before `DynamicItem` (which requires each subclass to give its own template).
+    """
+
+    kind = ""
+    label = ""
 
     def __init__(self, answer_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(label="Stop", style=discord.ButtonStyle.secondary, custom_id=f"chat:stop:{answer_id}")
+        button = discord.ui.Button[Any](
+            label=self.label, style=discord.ButtonStyle.secondary, custom_id=f"chat:{self.kind}:{answer_id}"
         )
+        super().__init__(button)  # type: ignore[call-arg]
         self.answer_id = answer_id
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
-    ) -> StopButton:
+    ) -> Self:
         return cls(int(match["answer_id"]))
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         return await may_control_answer(interaction, self.answer_id)
+
+
+class StopButton(
+    _AnswerButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"chat:stop:(?P<answer_id>\d+)"
+):
+    """Stops an answer while it is being written; the partial text stays, marked as stopped."""
+
+    kind, label = "stop", "Stop"
 
     async def callback(self, interaction: discord.Interaction) -> None:
         if _bot(interaction).chat.stop(self.answer_id):
@@ -61,25 +76,12 @@ class StopButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"chat
             await send_private(interaction, "This answer is not being written any more.")
 
 
-class RegenerateButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"chat:regen:(?P<answer_id>\d+)"):
+class RegenerateButton(
+    _AnswerButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"chat:regen:(?P<answer_id>\d+)"
+):
     """Replaces a finished answer with a new answer to the same conversation."""
 
-    def __init__(self, answer_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Regenerate", style=discord.ButtonStyle.secondary, custom_id=f"chat:regen:{answer_id}"
-            )
-        )
-        self.answer_id = answer_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
-    ) -> RegenerateButton:
-        return cls(int(match["answer_id"]))
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return await may_control_answer(interaction, self.answer_id)
+    kind, label = "regen", "Regenerate"
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = _bot(interaction)
