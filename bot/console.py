@@ -16,7 +16,7 @@ from typing import TextIO
 
 from bot.config import Settings
 from bot.fusion import FinalResult, FusionClient, StreamFailed, TextPiece
-from bot.runtime import context_budget, fusion_client, http_session, open_store
+from bot.runtime import context_budget, fusion_client, new_http_session
 from bot.store import CONSOLE_CHANNEL_ID, ContextBudget, Store
 
 CONSOLE_USER_ID = "console"
@@ -116,7 +116,7 @@ async def run_console(
             out.write(f"(using the built-in emulator at {url})\n")
         else:
             settings.require("FUSION_API_KEY")
-        store = await stack.enter_async_context(open_store(settings))
-        session = await stack.enter_async_context(http_session())
+        store = await stack.enter_async_context(await Store.open(settings.database_path))
+        session = await stack.enter_async_context(new_http_session())
         client = fusion_client(session, settings, url=url)
         await Console(client, store, context_budget(settings), read_line=read_line, out=out).run()

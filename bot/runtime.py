@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import aiohttp
 from pydantic import SecretStr
 
 from bot import __version__
 from bot.config import Settings
 from bot.fusion import FusionClient, RetryPolicy, Timeouts
-from bot.store import ContextBudget, Store
+from bot.store import ContextBudget
 
 USER_AGENT = f"fusionbot/{__version__}"
 FUSION_CONNECTION_LIMIT = 1000  # concurrent answers; each streamed answer holds one connection
@@ -31,16 +28,6 @@ def context_budget(settings: Settings) -> ContextBudget:
     return ContextBudget(max_messages=settings.context_max_messages, max_tokens=settings.context_max_tokens)
 
 
-@asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[Store]:
-    """The store at DATABASE_URL, migrated, closed on exit."""
-    store = await Store.open(settings.database_path)
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
 def new_http_session() -> aiohttp.ClientSession:
     """The application's single session for the fusion API; each call sets its own time limits.
 
@@ -48,12 +35,6 @@ def new_http_session() -> aiohttp.ClientSession:
     """
     connector = aiohttp.TCPConnector(limit=FUSION_CONNECTION_LIMIT)
     return aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}, connector=connector)
-
-
-@asynccontextmanager
-async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with new_http_session() as session:
-        yield session
 
 
 def fusion_client(session: aiohttp.ClientSession, settings: Settings, *, url: str | None = None) -> FusionClient:

@@ -66,7 +66,6 @@ class StreamingReply:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _finishing: asyncio.Event = field(default_factory=asyncio.Event)
     _editor: asyncio.Task[None] | None = None
-    edits: int = 0
 
     def start(self) -> None:
         self._editor = asyncio.create_task(self._edit_until_final(), name="streaming-reply-editor")
@@ -138,7 +137,6 @@ class StreamingReply:
             # Leave the part as it was; the next update tries again with newer text.
             log.warning("could not show part %d of a reply: %s", index, error)
             return
-        self.edits += 1
         if index < len(self._shown):
             self._shown[index] = wanted
         else:
