@@ -1,8 +1,9 @@
 """A local stand-in for SenseTime's fusion chat-with-image API.
 
 Developers chat with it without accounts (``python -m bot.emulator``) and tests talk to it
-over real sockets on 127.0.0.1. Answers are deterministic, pictures are real PNGs, and
-``[emu:...]`` directives in the last user message script faults (see ``directives``).
+over real sockets on 127.0.0.1. Answers are deterministic, pictures are real PNGs (or
+JPEG, WebP, GIF on request), and ``[emu:...]`` directives in the last user message script
+faults (see ``directives``; the picture URL's faults in ``picture_server``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.emulator.app import (
     EmulatorConfig,
     ReceivedRequest,
     create_app,
+    drawn_picture,
     received_requests,
 )
 
@@ -27,6 +29,7 @@ __all__ = [
     "EmulatorConfig",
     "ReceivedRequest",
     "create_app",
+    "drawn_picture",
     "received_requests",
     "run_emulator",
 ]

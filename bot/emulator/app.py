@@ -2,7 +2,8 @@
 
 It stands in for SenseTime's fusion chat-with-image API on 127.0.0.1. It deliberately
 imports nothing from the bot's own client code, so any disagreement between the client
-and the wire format stays visible in tests.
+and the wire format stays visible in tests. Drawn pictures are served, with their
+scripted URL faults, by ``picture_server``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,15 @@ from bot.emulator.directives import (
     parse_directives,
     validate_chat_request,
 )
-from bot.emulator.pictures import PictureRequest, PictureStore, choose_seed, render_png
+from bot.emulator.picture_server import picture_url, setup_pictures
+from bot.emulator.pictures import (
+    DEFAULT_HUGE_BYTES,
+    PictureRequest,
+    PictureStore,
+    StoredPicture,
+    choose_seed,
+    render_picture,
+)
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +131,7 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     app[STATE_KEY] = EmulatorState()
     for path in CHAT_PATHS:
         app.router.add_post(path, handle_chat)
-    app.router.add_get("/pictures/{picture_id}.png", handle_picture)
+    setup_pictures(app, app[STATE_KEY].pictures)
     return app
 
 
@@ -132,13 +141,6 @@ def received_requests(app: web.Application) -> list[ReceivedRequest]:
 
 
 # --- handlers ----------------------------------------------------------------------------
-
-
-async def handle_picture(request: web.Request) -> web.Response:
-    png = request.app[STATE_KEY].pictures.get(request.match_info["picture_id"])
-    if png is None:
-        return error_response(404)
-    return web.Response(body=png, content_type="image/png")
 
 
 async def handle_chat(request: web.Request) -> web.StreamResponse:
@@ -225,7 +227,7 @@ async def _compute_answer(
     request: web.Request, chat: ChatRequest, prompt: str, directives: Directives, response_id: str
 ) -> answers.Answer:
     config = request.app[CONFIG_KEY]
-    if directives.refuse is not None or answers.wants_picture(prompt):
+    if directives.refuse is not None or (answers.wants_picture(prompt) and not directives.words):
         content = _picture_refusal(config, chat, prompt, directives)
         if content is None:
             content = await _draw(request, chat, prompt, directives, response_id)
@@ -264,9 +266,17 @@ async def _draw(request: web.Request, chat: ChatRequest, prompt: str, directives
         scale=chat.scale,
         model=chat.model,
     )
-    state.pictures.put(picture_id, await asyncio.to_thread(render_png, picture))
-    log.debug("drew picture %s (%dx%d, seed %d)", picture_id, chat.width, chat.height, picture.seed)
-    return f"http://{request.host}/pictures/{picture_id}.png"
+    kind = directives.picture_type or "png"
+    stored = StoredPicture(
+        data=await asyncio.to_thread(render_picture, picture, kind),
+        kind=kind,
+        fault=directives.picture_fault,
+        redirects=directives.picture_redirects or 0,
+        size=directives.picture_bytes or DEFAULT_HUGE_BYTES,
+    )
+    state.pictures.put(picture_id, stored)
+    log.debug("drew picture %s (%dx%d, seed %d, %s)", picture_id, chat.width, chat.height, picture.seed, kind)
+    return picture_url(request.host, picture_id, stored)
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -351,3 +361,9 @@ def _disconnect(request: web.Request) -> None:
     """Close the connection: already written bytes are flushed, the rest never comes."""
     if request.transport is not None:
         request.transport.close()
+
+
+def drawn_picture(app: web.Application, picture_id: str) -> bytes | None:
+    """The bytes the emulator serves for picture `picture_id` (the stem of its URL), if it still holds them."""
+    picture = app[STATE_KEY].pictures.get(picture_id)
+    return None if picture is None else picture.data

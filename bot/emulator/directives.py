@@ -6,6 +6,10 @@ defaults. Tests and developers also steer the emulator by writing ``[emu:key]`` 
 those tokens from the text and returns them as a frozen :class:`Directives`, where every
 field left at ``None`` means "use the emulator's configured default". Both raise a
 :class:`RequestError` whose message names the offending field or directive.
+
+The ``picture-*`` directives (``picture-type``, ``picture-fault``, ``picture-redirects``,
+``picture-bytes``) shape how a drawn picture's URL behaves; ``picture_server`` documents them.
+They, like ``picture-delay``, are ignored when the request is not drawn.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from bot.emulator.pictures import MAX_SEED, parse_size
+from bot.emulator.picture_server import MAX_PICTURE_BYTES, MAX_REDIRECTS, PICTURE_FAULTS
+from bot.emulator.pictures import MAX_SEED, PICTURE_TYPES, parse_size
 
 DIRECTIVE_PATTERN = re.compile(r" ?\[emu:([A-Za-z_-]+)(?:=([^\]]*))?\]")
 FINISH_REASON_PATTERN = re.compile(r"[a-z_]{1,32}")
@@ -56,8 +61,13 @@ class Directives:
     stall_start: float | None = None
     stall: float | None = None
     plain: bool = False
+    words: bool = False
     picture_delay: float | None = None
     length: int | None = None
+    picture_type: str | None = None
+    picture_fault: str | None = None
+    picture_redirects: int | None = None
+    picture_bytes: int | None = None
 
 
 def _flag(value: str | None) -> bool:
@@ -141,8 +151,13 @@ _PARSERS: dict[str, tuple[str, Callable[[str | None], Any]]] = {
     "stall-start": ("stall_start", _seconds),
     "stall": ("stall", _seconds),
     "plain": ("plain", _flag),
+    "words": ("words", _flag),
     "picture-delay": ("picture_delay", _seconds),
     "length": ("length", _int_between(1, 1_000_000)),
+    "picture-type": ("picture_type", _choice(*PICTURE_TYPES)),
+    "picture-fault": ("picture_fault", _choice(*PICTURE_FAULTS)),
+    "picture-redirects": ("picture_redirects", _int_between(0, MAX_REDIRECTS)),
+    "picture-bytes": ("picture_bytes", _int_between(1, MAX_PICTURE_BYTES)),
 }
 
 DIRECTIVE_NAMES: tuple[str, ...] = tuple(_PARSERS)

@@ -1,8 +1,11 @@
-"""Real PNG pictures for the fusion emulator's drawing answers, and their in-memory store.
+"""Real pictures for the fusion emulator's drawing answers, and their in-memory store.
 
 Each picture is drawn with Pillow at the requested size on a background derived from the
 seed and shows the prompt and the drawing parameters, so a developer can see what was
-asked for. Rendering costs CPU: callers run :func:`render_png` in a worker thread.
+asked for. It is encoded as PNG unless ``[emu:picture-type=jpeg|webp|gif]`` asks for
+another of :data:`PICTURE_TYPES`. Rendering costs CPU: callers run :func:`render_picture`
+in a worker thread. The store keeps each picture with how its URL must behave
+(``[emu:picture-fault=...]`` and friends, served by ``picture_server``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ MAX_SIDE = 2048
 MAX_SEED = 9_999_999
 SIZE_PATTERN = re.compile(r"(\d{1,5})x(\d{1,5})")
 STORE_CAPACITY = 256
+DEFAULT_HUGE_BYTES = 12 * 1024 * 1024
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
@@ -43,6 +47,28 @@ def choose_seed(requested: int) -> int:
 
 
 @dataclass(frozen=True)
+class PictureType:
+    """How one kind of picture is encoded and served."""
+
+    pillow_format: str
+    extension: str
+    media_type: str
+
+
+PICTURE_TYPES: dict[str, PictureType] = {
+    "png": PictureType("PNG", "png", "image/png"),
+    "jpeg": PictureType("JPEG", "jpg", "image/jpeg"),
+    "webp": PictureType("WEBP", "webp", "image/webp"),
+    "gif": PictureType("GIF", "gif", "image/gif"),
+}
+_SAVE_OPTIONS: dict[str, dict[str, int]] = {
+    "PNG": {"compress_level": 1},
+    "JPEG": {"quality": 85},
+    "WEBP": {"quality": 80},
+}
+
+
+@dataclass(frozen=True)
 class PictureRequest:
     """Everything that is drawn on one picture."""
 
@@ -54,15 +80,16 @@ class PictureRequest:
     model: str
 
 
-def render_png(picture: PictureRequest) -> bytes:
-    """Draw the picture and return PNG bytes (CPU-bound: call it off the event loop)."""
+def render_picture(picture: PictureRequest, kind: str) -> bytes:
+    """Draw the picture encoded as ``kind``, a key of :data:`PICTURE_TYPES` (CPU-bound: call it off the event loop)."""
+    pillow_format = PICTURE_TYPES[kind].pillow_format
     background = _background_color(picture.seed)
     image = Image.new("RGB", (picture.width, picture.height), background)
     draw = ImageDraw.Draw(image)
     _draw_shapes(draw, picture)
     _draw_caption(draw, picture, _text_color(background))
     output = io.BytesIO()
-    image.save(output, format="PNG", compress_level=1)
+    image.save(output, format=pillow_format, **_SAVE_OPTIONS.get(pillow_format, {}))
     return output.getvalue()
 
 
@@ -119,24 +146,39 @@ def _drawable(text: str, font: Font) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
+@dataclass(frozen=True)
+class StoredPicture:
+    """A drawn picture and how its URL behaves: ``fault`` (None: serve it), redirects first, ``size`` when huge."""
+
+    data: bytes
+    kind: str = "png"
+    fault: str | None = None
+    redirects: int = 0
+    size: int = DEFAULT_HUGE_BYTES
+
+    @property
+    def type(self) -> PictureType:
+        return PICTURE_TYPES[self.kind]
+
+
 class PictureStore:
-    """The most recent PNGs by id, forgetting the oldest beyond ``capacity``."""
+    """The most recent pictures by id, forgetting the oldest beyond ``capacity``."""
 
     def __init__(self, capacity: int = STORE_CAPACITY) -> None:
         self._capacity = capacity
-        self._pictures: OrderedDict[str, bytes] = OrderedDict()
+        self._pictures: OrderedDict[str, StoredPicture] = OrderedDict()
 
-    def put(self, picture_id: str, png: bytes) -> None:
-        self._pictures[picture_id] = png
+    def put(self, picture_id: str, picture: StoredPicture) -> None:
+        self._pictures[picture_id] = picture
         self._pictures.move_to_end(picture_id)
         while len(self._pictures) > self._capacity:
             self._pictures.popitem(last=False)
 
-    def get(self, picture_id: str) -> bytes | None:
-        png = self._pictures.get(picture_id)
-        if png is not None:
+    def get(self, picture_id: str) -> StoredPicture | None:
+        picture = self._pictures.get(picture_id)
+        if picture is not None:
             self._pictures.move_to_end(picture_id)
-        return png
+        return picture
 
     def __len__(self) -> int:
         return len(self._pictures)
