@@ -2,11 +2,14 @@
 
 from bot.store.context import ContextBudget, estimate_tokens
 from bot.store.migrations import MigrationError, StoreError
-from bot.store.store import CONSOLE_CHANNEL_ID, ImageGeneration, Store, Turn
+from bot.store.pictures import DrawUsage, GenerationStatus, ImageGeneration
+from bot.store.store import CONSOLE_CHANNEL_ID, Store, Turn
 
 __all__ = [
     "CONSOLE_CHANNEL_ID",
     "ContextBudget",
+    "DrawUsage",
+    "GenerationStatus",
     "ImageGeneration",
     "MigrationError",
     "Store",

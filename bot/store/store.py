@@ -23,6 +23,7 @@ import aiosqlite
 from bot.fusion import Message
 from bot.store.context import ContextBudget, ContextTurn, estimate_tokens, select_context
 from bot.store.migrations import Migration, StoreError, discover_migrations, migrate
+from bot.store.pictures import PictureRecords
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,6 @@ CONSOLE_CHANNEL_ID = 0  # Discord ids are positive, so the console's conversatio
 BUSY_TIMEOUT_MS = 5000
 WAL_SWITCH_ATTEMPTS = 20  # about 10 s in all
 Role = Literal["user", "assistant"]
-UsageKind = Literal["chat", "draw"]
-GenerationStatus = Literal["queued", "drawing", "done", "refused", "failed", "cancelled"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,33 +49,8 @@ class Turn:
     updated_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class ImageGeneration:
-    """A picture request with everything needed to draw it again (buttons work after a restart)."""
-
-    channel_id: int
-    user_id: int
-    prompt: str
-    model: str
-    size: str
-    seed: int
-    scale: int
-    controlnet: str = ""
-    guild_id: int | None = None
-    status: GenerationStatus = "queued"
-    message_id: int | None = None
-    error: str | None = None
-    id: int | None = None
-    created_at: float | None = None
-    finished_at: float | None = None
-
-
 _TURN_COLUMNS = "id, channel_id, role, content, author_id, author_name, message_ids, complete, created_at, updated_at"
 _NO_TURN_LIMIT = 2**63 - 1
-_GENERATION_COLUMNS = (
-    *("guild_id", "channel_id", "user_id", "prompt", "model", "size", "seed", "scale", "controlnet"),
-    *("status", "message_id", "error", "created_at", "finished_at"),
-)
 
 
 async def connect(path: Path) -> aiosqlite.Connection:
@@ -106,7 +80,7 @@ async def _enable_wal(conn: aiosqlite.Connection) -> None:
             await asyncio.sleep(0.05 * (attempt + 1))
 
 
-class Store:
+class Store(PictureRecords):
     """Everything the bot remembers. Open with `Store.open(path)`; close when done."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -315,62 +289,6 @@ class Store:
                 "SELECT conversations_enabled FROM channels WHERE channel_id = ?", (channel_id,)
             )
         return any(row[0] for row in rows)
-
-    # --- pictures and usage --------------------------------------------------------------------------------------
-
-    async def add_generation(self, generation: ImageGeneration) -> int:
-        """Store a picture request; return its id (the key its buttons carry)."""
-        values = {name: getattr(generation, name) for name in _GENERATION_COLUMNS}
-        values["created_at"] = generation.created_at or time.time()
-        placeholders = ", ".join(f":{name}" for name in _GENERATION_COLUMNS)
-        async with self._lock:
-            rows = await self._conn.execute_fetchall(
-                f"INSERT INTO image_generations ({', '.join(_GENERATION_COLUMNS)}) VALUES ({placeholders}) "
-                "RETURNING id",
-                values,
-            )
-        return int(next(iter(rows))[0])
-
-    async def generation(self, generation_id: int) -> ImageGeneration | None:
-        async with self._lock:
-            rows = list(
-                await self._conn.execute_fetchall(
-                    f"SELECT id, {', '.join(_GENERATION_COLUMNS)} FROM image_generations WHERE id = ?",
-                    (generation_id,),
-                )
-            )
-        if not rows:
-            return None
-        return ImageGeneration(id=rows[0][0], **dict(zip(_GENERATION_COLUMNS, rows[0][1:], strict=True)))
-
-    async def finish_generation(
-        self, generation_id: int, status: GenerationStatus, *, message_id: int | None = None, error: str | None = None
-    ) -> None:
-        async with self._lock:
-            await self._conn.execute(
-                "UPDATE image_generations SET status = ?, message_id = COALESCE(?, message_id), error = ?, "
-                "finished_at = ? WHERE id = ?",
-                (status, message_id, error, time.time(), generation_id),
-            )
-
-    async def record_usage(
-        self, user_id: int, kind: UsageKind, *, guild_id: int | None = None, tokens: int = 0, at: float | None = None
-    ) -> None:
-        async with self._lock:
-            await self._conn.execute(
-                "INSERT INTO usage_events (user_id, guild_id, kind, tokens, created_at) VALUES (?, ?, ?, ?, ?)",
-                (user_id, guild_id, kind, tokens, time.time() if at is None else at),
-            )
-
-    async def usage_since(self, user_id: int, kind: UsageKind, since: float) -> tuple[int, float | None]:
-        """How many uses of `kind` the user made since `since`, and when the latest of them was."""
-        async with self._lock:
-            rows = await self._conn.execute_fetchall(
-                "SELECT COUNT(*), MAX(created_at) FROM usage_events WHERE user_id = ? AND kind = ? AND created_at >= ?",
-                (user_id, kind, since),
-            )
-        count, latest = next(iter(rows))
-        return int(count), latest
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:

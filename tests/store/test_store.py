@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.fusion import Message
-from bot.store import ContextBudget, ImageGeneration, Store
+from bot.store import ContextBudget, DrawUsage, ImageGeneration, Store
 
 BUDGET = ContextBudget(max_messages=40, max_tokens=4000)
 
@@ -90,6 +90,43 @@ async def test_picture_parameters_are_kept_for_buttons(store: Store) -> None:
     assert (stored.prompt, stored.seed, stored.status, stored.message_id) == ("a fox", 42, "done", 99)
     assert stored.finished_at is not None
     assert await store.generation(generation_id + 1) is None
+
+
+def picture_request(user_id: int, at: float) -> ImageGeneration:
+    return ImageGeneration(
+        channel_id=1, user_id=user_id, prompt="p", model="m", size="640x640", seed=1, scale=7, created_at=at
+    )
+
+
+async def test_draw_usage_counts_only_pictures_drawn_and_remembers_the_latest_request_taken(store: Store) -> None:
+    done_early, done_late, refused, waiting = [
+        await store.add_generation(picture_request(7, at)) for at in (100.0, 200.0, 300.0, 400.0)
+    ]
+    await store.add_generation(picture_request(8, 500.0))  # someone else
+    for generation_id in (done_early, done_late):
+        await store.start_generation(generation_id)
+        await store.finish_generation(generation_id, "done")
+    await store.finish_generation(refused, "refused", error="moderation")
+
+    assert await store.draw_usage(7, since=150.0) == DrawUsage(drawn=1, oldest_drawn_at=200.0, latest_accepted_at=400.0)
+    assert await store.draw_usage(7, since=0.0) == DrawUsage(drawn=2, oldest_drawn_at=100.0, latest_accepted_at=400.0)
+    assert await store.draw_usage(9, since=0.0) == DrawUsage(0, None, None)
+    assert (await store.generation(waiting)).status == "queued"  # type: ignore[union-attr]
+
+
+async def test_requests_left_unfinished_by_a_crash_are_marked_failed_and_hold_no_quota(store: Store) -> None:
+    queued = await store.add_generation(picture_request(7, 100.0))
+    drawing = await store.add_generation(picture_request(7, 200.0))
+    done = await store.add_generation(picture_request(7, 300.0))
+    await store.start_generation(drawing)
+    await store.finish_generation(done, "done")
+    await store.set_generation_message(done, 42)
+
+    assert await store.abandon_unfinished_generations("interrupted") == 2
+    statuses = [(await store.generation(i)).status for i in (queued, drawing, done)]  # type: ignore[union-attr]
+    assert statuses == ["failed", "failed", "done"]
+    assert (await store.generation(done)).message_id == 42  # type: ignore[union-attr]
+    assert (await store.draw_usage(7, since=0.0)).latest_accepted_at == 300.0
 
 
 async def test_usage_counts_per_user_and_kind_since_a_time(store: Store) -> None:
