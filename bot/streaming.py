@@ -37,7 +37,14 @@ class ReplyTarget(Protocol):
         """The rate-limit bucket its edits fall in (see `bot.ratelimits.bucket_key`)."""
         ...
 
-    async def show(self, index: int, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> None:
+    async def show(
+        self,
+        index: int,
+        content: str,
+        view: discord.ui.View | None,
+        files: Sequence[discord.File],
+        embeds: Sequence[discord.Embed] = (),
+    ) -> None:
         """Create part `index` (the next one) or edit it; `view` None removes its buttons."""
         ...
 
@@ -52,6 +59,14 @@ class _Shown:
     view: discord.ui.View | None
 
 
+@dataclass(frozen=True)
+class _Final:
+    text: str
+    view: discord.ui.View | None
+    files: Sequence[discord.File] = ()
+    embeds: Sequence[discord.Embed] = ()
+
+
 @dataclass
 class StreamingReply:
     """Renders the newest text into `target`; call `update` as text arrives and `finish` once at the end."""
@@ -60,8 +75,9 @@ class StreamingReply:
     live_view: discord.ui.View | None = None
     limit: int = DISCORD_MESSAGE_LIMIT
     pace: Callable[[str], float] = lambda bucket: 0.0  # seconds to wait after an edit (see bot.ratelimits)
+    marker: str = GENERATING_MARKER
     _text: str = ""
-    _final: tuple[str, discord.ui.View | None, Sequence[discord.File]] | None = None
+    _final: _Final | None = None
     _shown: list[_Shown] = field(default_factory=list)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _finishing: asyncio.Event = field(default_factory=asyncio.Event)
@@ -75,9 +91,16 @@ class StreamingReply:
         self._text = text
         self._wake.set()
 
-    async def finish(self, text: str, view: discord.ui.View | None = None, files: Sequence[discord.File] = ()) -> None:
-        """Show `text` as the final answer, without the marker, with `view` on the last part; wait until shown."""
-        self._final = (text, view, files)
+    async def finish(
+        self,
+        text: str,
+        view: discord.ui.View | None = None,
+        files: Sequence[discord.File] = (),
+        embeds: Sequence[discord.Embed] = (),
+    ) -> None:
+        """Show `text` as the final answer, without the marker, with `view` (and files, embeds) on the last part;
+        wait until shown."""
+        self._final = _Final(text, view, files, embeds)
         self._wake.set()
         self._finishing.set()
         if self._editor is None:
@@ -98,11 +121,10 @@ class StreamingReply:
             final = self._final
             if final is None:
                 if self._text:
-                    await self._render(self._text + GENERATING_MARKER, self.live_view, ())
+                    await self._render(_Final(self._text + self.marker, self.live_view))
                     await self._wait_for_turn()
                 continue
-            text, view, files = final
-            await self._render(text, view, files, final=True)
+            await self._render(final, final=True)
             return
 
     async def _wait_for_turn(self) -> None:
@@ -113,26 +135,26 @@ class StreamingReply:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._finishing.wait(), delay)
 
-    async def _render(
-        self, text: str, view: discord.ui.View | None, files: Sequence[discord.File], *, final: bool = False
-    ) -> None:
-        parts = split_message(text, self.limit - _MARKER_ROOM) if text else []
+    async def _render(self, render: _Final, *, final: bool = False) -> None:
+        parts = split_message(render.text, self.limit - _MARKER_ROOM) if render.text else []
         if final and not parts:
-            parts = ["\u200b"]  # Discord refuses an empty message
+            parts = ["" if render.embeds else "\u200b"]  # Discord refuses a message with nothing in it
         for index, content in enumerate(parts):
             last = index == len(parts) - 1
-            wanted = _Shown(content, view if last else None)
-            part_files = files if (final and last) else ()
-            if index < len(self._shown) and self._shown[index] == wanted and not part_files:
+            wanted = _Shown(content, render.view if last else None)
+            attached = (render.files, render.embeds) if last else ((), ())
+            if index < len(self._shown) and self._shown[index] == wanted and not any(attached):
                 continue
-            await self._show(index, wanted, part_files)
+            await self._show(index, wanted, *attached)
         if final and len(self._shown) > len(parts):
             await self.target.drop_after(len(parts))
             del self._shown[len(parts) :]
 
-    async def _show(self, index: int, wanted: _Shown, files: Sequence[discord.File]) -> None:
+    async def _show(
+        self, index: int, wanted: _Shown, files: Sequence[discord.File], embeds: Sequence[discord.Embed]
+    ) -> None:
         try:
-            await self.target.show(index, wanted.content, wanted.view, files)
+            await self.target.show(index, wanted.content, wanted.view, files, embeds)
         except discord.HTTPException as error:
             # Leave the part as it was; the next update tries again with newer text.
             log.warning("could not show part %d of a reply: %s", index, error)
@@ -167,21 +189,32 @@ class _ReplyMessages:
         del self._messages[count:]
         del self._views[count:]
 
-    async def show(self, index: int, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> None:
+    async def show(
+        self,
+        index: int,
+        content: str,
+        view: discord.ui.View | None,
+        files: Sequence[discord.File],
+        embeds: Sequence[discord.Embed] = (),
+    ) -> None:
         if index < len(self._messages):
             extra: dict[str, object] = {"attachments": list(files)} if files else {}
+            if embeds:
+                extra["embeds"] = list(embeds)
             if self._views[index] is not view:  # resending the same buttons on every edit costs for nothing
                 extra["view"] = view
             self._messages[index] = await self._edit(index, content=content, **extra)
             self._views[index] = view
         else:
-            self._messages.append(await self._create(content, view, files))
+            self._messages.append(await self._create(content, view, files, embeds))
             self._views.append(view)
 
     async def _edit(self, index: int, **changes: object) -> AnyMessage:
         return await self._messages[index].edit(**changes)  # type: ignore[return-value]
 
-    async def _create(self, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> AnyMessage:
+    async def _create(
+        self, content: str, view: discord.ui.View | None, files: Sequence[discord.File], embeds: Sequence[discord.Embed]
+    ) -> AnyMessage:
         raise NotImplementedError
 
 
@@ -201,12 +234,18 @@ class InteractionReply(_ReplyMessages):
             return await self._interaction.edit_original_response(**changes)  # type: ignore[arg-type]
         return await super()._edit(index, **changes)
 
-    async def _create(self, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> AnyMessage:
+    async def _create(
+        self, content: str, view: discord.ui.View | None, files: Sequence[discord.File], embeds: Sequence[discord.Embed]
+    ) -> AnyMessage:
         if not self._messages:  # the deferred original response exists already: fill it
             extra = {"attachments": list(files)} if files else {}
-            return await self._interaction.edit_original_response(content=content, view=view, **extra)
+            return await self._interaction.edit_original_response(
+                content=content, view=view, embeds=list(embeds), **extra
+            )
         followup = {"view": view} if view is not None else {}
-        return await self._interaction.followup.send(content, files=list(files), wait=True, **followup)
+        return await self._interaction.followup.send(
+            content, files=list(files), embeds=list(embeds), wait=True, **followup
+        )
 
 
 class ChannelReply(_ReplyMessages):
@@ -220,5 +259,7 @@ class ChannelReply(_ReplyMessages):
     def bucket(self) -> str:
         return f"/channels/{getattr(self._channel, 'id', 0)}"
 
-    async def _create(self, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> AnyMessage:
-        return await self._channel.send(content, view=view, files=list(files))  # type: ignore[arg-type]
+    async def _create(
+        self, content: str, view: discord.ui.View | None, files: Sequence[discord.File], embeds: Sequence[discord.Embed]
+    ) -> AnyMessage:
+        return await self._channel.send(content, view=view, files=list(files), embeds=list(embeds))  # type: ignore[arg-type]

@@ -27,7 +27,14 @@ class SlowTarget:
     def message_ids(self) -> list[int]:
         return list(range(len(self.parts)))
 
-    async def show(self, index: int, content: str, view: discord.ui.View | None, files: Sequence[discord.File]) -> None:
+    async def show(
+        self,
+        index: int,
+        content: str,
+        view: discord.ui.View | None,
+        files: Sequence[discord.File],
+        embeds: Sequence[discord.Embed] = (),
+    ) -> None:
         self.showing.set()
         await self.release.acquire()
         self.shows.append((index, content))
