@@ -7,18 +7,29 @@ once in `__main__` with `load_settings()` and pass it down; nothing reads the en
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, PositiveFloat, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PositiveFloat, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.fusion.models import MaxNewTokens, ModelName, OutputSize, RepetitionPenalty, Scale, Temperature, TopP
+from bot.fusion.models import (
+    ControlNet,
+    MaxNewTokens,
+    ModelName,
+    OutputSize,
+    RepetitionPenalty,
+    Scale,
+    Seed,
+    Temperature,
+    TopP,
+)
 
 DEFAULT_FUSION_API_URL = "https://sensenova.sensetime.com/v1/fusion/chat-with-image"
 DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
 DEFAULT_DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
 SQLITE_PREFIX = "sqlite:///"
+PUBLIC_MODELS = ("Artist_V0.1.3", "Artist V0.3.0 Beta", "Artist v0.3.5 Beta")  # names seen in public use
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -61,11 +72,24 @@ class Settings(BaseSettings):
     default_top_p: TopP = 0.7
     default_max_new_tokens: MaxNewTokens = 2048
     default_repetition_penalty: RepetitionPenalty = 1.0
+    default_seed: Seed = -1
+    default_controlnet: ControlNet = ""
+
+    draw_models: Annotated[tuple[ModelName, ...], NoDecode] = PUBLIC_MODELS
+    draw_sizes: Annotated[tuple[OutputSize, ...], NoDecode] = ()
+    draw_max_concurrent: int = Field(default=4, ge=1, le=100)
+    draw_max_concurrent_per_server: int = Field(default=2, ge=1, le=100)
+    draw_max_waiting: int = Field(default=50, ge=1, le=10_000)
+    draw_cooldown_seconds: float = Field(default=30.0, ge=0)
+    draw_daily_quota: int = Field(default=25, ge=0)
+    draw_in_chat_context: bool = False
+    draw_progress_seconds: PositiveFloat = 5.0
 
     database_url: str = f"{SQLITE_PREFIX}data/fusionbot.sqlite3"
     context_max_messages: int = Field(default=40, ge=2, le=1000)
     context_max_tokens: int = Field(default=4000, ge=100, le=1_000_000)
     image_fetch_allow_private: bool = False
+    image_fetch_timeout: PositiveFloat = 30.0
     log_level: LogLevel = "INFO"
 
     @field_validator("discord_api_base", "fusion_api_url")
@@ -84,6 +108,21 @@ class Settings(BaseSettings):
         if not value.startswith(SQLITE_PREFIX) or len(value) == len(SQLITE_PREFIX):
             raise ValueError("expected sqlite:///relative/path or sqlite:////absolute/path")
         return value
+
+    @field_validator("draw_models", "draw_sizes", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _default_model_offered(self) -> Settings:
+        if not self.draw_models:
+            raise ValueError("DRAW_MODELS: name at least one model")
+        if self.default_model not in self.draw_models:
+            raise ValueError(f"DEFAULT_MODEL: {self.default_model!r} is not one of DRAW_MODELS")
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -133,9 +172,12 @@ def describe_validation_error(error: ValidationError) -> str:
     """One line per invalid setting, in environment spelling, without echoing secret values."""
     lines = []
     for problem in error.errors(include_url=False):
-        field = str(problem["loc"][0]) if problem["loc"] else "settings"
-        shown = "" if "token" in field or "key" in field else f" (got {problem.get('input')!r})"
         message = problem["msg"].removeprefix("Value error, ")
+        if not problem["loc"]:  # a rule across settings: its message names them, and the input is all settings
+            lines.append(message)
+            continue
+        field = str(problem["loc"][0])
+        shown = "" if "token" in field or "key" in field else f" (got {problem.get('input')!r})"
         lines.append(f"{field.upper()}: {message}{shown}")
     return "\n".join(lines)
 

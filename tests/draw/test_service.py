@@ -1,0 +1,243 @@
+"""Drawing through the real fusion client, emulator, downloader and store: outcomes, quotas, cancelling, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.config import load_settings
+from bot.downloads import PictureDownloader
+from bot.draw import (
+    DrawLimits,
+    DrawOutcome,
+    DrawQueue,
+    DrawRefusedError,
+    DrawService,
+    DrawSpec,
+    DrawStatus,
+    QueueLimits,
+    Requester,
+)
+from bot.emulator import drawn_picture, received_requests
+from bot.runtime import fusion_client
+from bot.store import Store
+from tests.emulator_server import EmulatorServer, serve_emulator
+
+ALICE = Requester(user_id=10, guild_id=1, channel_id=100, display_name="Alice")
+BOB = Requester(user_id=11, guild_id=1, channel_id=100, display_name="Bob")
+
+
+@dataclass
+class RecordingDisplay:
+    """Records what a request showed, in order."""
+
+    shown: list[object] = field(default_factory=list)
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def waiting(self, place: int, waiting: int) -> None:
+        self.shown.append(("waiting", place, waiting))
+
+    def drawing(self, elapsed_seconds: float) -> None:
+        self.shown.append("drawing")
+        self.started.set()
+
+    async def finished(self, outcome: DrawOutcome) -> int | None:
+        self.shown.append(outcome.status)
+        return 555
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[EmulatorServer]:
+    async with serve_emulator() as server:
+        yield server
+
+
+@pytest.fixture
+async def parts(emulator: EmulatorServer, tmp_path: Path) -> AsyncIterator[tuple[Store, aiohttp.ClientSession]]:
+    async with aiohttp.ClientSession() as session, await Store.open(tmp_path / "bot.sqlite3") as store:
+        yield store, session
+
+
+MakeService = Callable[..., DrawService]
+
+
+@pytest.fixture
+async def make_service(
+    emulator: EmulatorServer, parts: tuple[Store, aiohttp.ClientSession]
+) -> AsyncIterator[MakeService]:
+    store, session = parts
+    settings = load_settings(fusion_api_url=emulator.url, fusion_api_key="k", fusion_retry_backoff=0.01)
+    downloaders: list[PictureDownloader] = []
+
+    def make(*, max_drawing: int = 2, clock: Clock | None = None, **limits: object) -> DrawService:
+        downloader = PictureDownloader(allow_private=True)
+        downloaders.append(downloader)
+        queue = DrawQueue(QueueLimits(max_drawing=max_drawing, max_drawing_per_server=max_drawing, max_waiting=10))
+        return DrawService(
+            fusion_client(session, settings),
+            store,
+            downloader,
+            queue,
+            DrawLimits(**{"progress_seconds": 0.05, **limits}),  # type: ignore[arg-type]
+            clock=clock or Clock(),
+        )
+
+    yield make
+    for downloader in downloaders:
+        await downloader.close()
+
+
+def spec(prompt: str = "a red fox", **changes: object) -> DrawSpec:
+    fields: dict[str, object] = {"model": "Artist_V0.1.3", "size": "640x640", "seed": 42, "scale": 7} | changes
+    return DrawSpec(prompt, **fields)  # type: ignore[arg-type]
+
+
+async def draw(service: DrawService, picture: DrawSpec, requester: Requester = ALICE) -> DrawOutcome:
+    ticket = await service.admit(picture, requester)
+    return await service.draw(ticket, picture, RecordingDisplay(), max_bytes=10 * 2**20)
+
+
+async def test_a_picture_is_drawn_with_every_option_downloaded_and_recorded(
+    make_service: MakeService, emulator: EmulatorServer, parts: tuple[Store, aiohttp.ClientSession]
+) -> None:
+    service, display = make_service(), RecordingDisplay()
+    picture = spec(size="512x768", seed=1234, scale=12, controlnet="canny")
+    ticket = await service.admit(picture, ALICE)
+    outcome = await service.draw(ticket, picture, display, max_bytes=10 * 2**20)
+
+    assert outcome.status is DrawStatus.DONE and outcome.picture is not None
+    assert outcome.picture.data == drawn_picture(emulator.app, outcome.picture.filename.removesuffix(".png"))
+    body = received_requests(emulator.app)[-1].body
+    assert {key: body[key] for key in ("mh_model_name", "mh_output_size", "mh_select_seed", "mh_scale")} == {
+        "mh_model_name": "Artist_V0.1.3",
+        "mh_output_size": "512x768",
+        "mh_select_seed": 1234,
+        "mh_scale": 12,
+    }
+    assert body["mh_controlnet_model"] == "canny"
+    assert body["user_id"] == "10"
+    assert body["messages"] == [{"role": "user", "content": picture.drawing_prompt()}]
+    assert display.shown[0] == "drawing" and display.shown[-1] is DrawStatus.DONE
+    stored = await parts[0].generation(ticket.generation_id)
+    assert stored is not None and (stored.status, stored.message_id, stored.seed) == ("done", 555, 1234)
+
+
+@pytest.mark.parametrize(
+    ("picture", "status", "says"),
+    [
+        (spec("a fox [emu:refuse=moderation]"), DrawStatus.REFUSED, "flagged by moderation"),
+        (spec("a fox", model="Nonexistent"), DrawStatus.REFUSED, "'Nonexistent' is not supported"),
+        (spec("a fox [emu:picture-fault=not-image]"), DrawStatus.FAILED, "is not a PNG, JPEG, WebP or GIF"),
+        (spec("a fox [emu:status=500] [emu:fail=9x500]"), DrawStatus.FAILED, ""),
+    ],
+)
+async def test_refusals_and_failures_name_their_cause_and_cost_nothing(
+    make_service: MakeService, picture: DrawSpec, status: DrawStatus, says: str
+) -> None:
+    service = make_service(daily_quota=1)
+    outcome = await draw(service, picture)
+    assert outcome.status is status
+    assert outcome.picture is None
+    assert says in outcome.reason
+    assert (await draw(service, spec())).status is DrawStatus.DONE  # the one picture of the quota is still there
+
+
+async def test_a_text_answer_instead_of_a_picture_is_shown_as_a_refusal(make_service: MakeService) -> None:
+    outcome = await draw(make_service(), spec("a fox [emu:words]"))
+    assert outcome.status is DrawStatus.REFUSED
+    assert outcome.reason.startswith("The service answered in words")
+
+
+async def test_the_cooldown_and_the_daily_quota_hold_until_they_expire(make_service: MakeService) -> None:
+    clock = Clock()
+    service = make_service(clock=clock, cooldown_seconds=60, daily_quota=2)
+    await draw(service, spec())
+    with pytest.raises(DrawRefusedError, match="Please wait 1 min"):
+        await service.admit(spec(), ALICE)
+    await service.admit(spec(), BOB)  # another user is not held back
+    clock.now += 61
+    await draw(service, spec())
+    clock.now += 61
+    with pytest.raises(
+        DrawRefusedError, match=r"used your 2 picture\(s\) for the last 24 hours. Try again in 23 h 58 min"
+    ):
+        await service.admit(spec(), ALICE)
+    clock.now += 24 * 3600 - 121
+    await service.admit(spec(), ALICE)
+
+
+async def test_quota_and_cooldown_survive_a_restart(make_service: MakeService, tmp_path: Path) -> None:
+    clock = Clock()
+    await draw(make_service(clock=clock, daily_quota=1), spec())
+    restarted = make_service(clock=clock, daily_quota=1, cooldown_seconds=3600)  # same store, new queue
+    with pytest.raises(DrawRefusedError, match="Please wait 1 h"):
+        await restarted.admit(spec(), ALICE)
+
+
+async def test_pictures_waiting_in_the_queue_count_against_the_quota(make_service: MakeService) -> None:
+    service = make_service(daily_quota=1)
+    await service.admit(spec(), ALICE)
+    with pytest.raises(DrawRefusedError, match="on the way"):
+        await service.admit(spec(), ALICE)
+
+
+async def test_a_cancelled_request_says_who_cancelled_it_and_frees_its_place(
+    make_service: MakeService, parts: tuple[Store, aiohttp.ClientSession]
+) -> None:
+    service = make_service(max_drawing=1)
+    slow = spec("a fox [emu:picture-delay=30]")
+    first_display = RecordingDisplay()
+    first_ticket = await service.admit(slow, ALICE)
+    first = asyncio.create_task(service.draw(first_ticket, slow, first_display, max_bytes=2**20))
+    waiting_ticket = await service.admit(spec(), BOB)
+    waiting = asyncio.create_task(service.draw(waiting_ticket, spec(), RecordingDisplay(), max_bytes=2**20))
+    await first_display.started.wait()
+
+    assert await service.cancel(first_ticket.generation_id, "Cancelled by Mod.")
+    outcome = await first
+    assert (outcome.status, outcome.reason) == (DrawStatus.CANCELLED, "Cancelled by Mod.")
+    assert (await waiting).status is DrawStatus.DONE  # it got the freed turn
+    stored = await parts[0].generation(first_ticket.generation_id)
+    assert stored is not None and stored.status == "cancelled"
+    assert not await service.cancel(first_ticket.generation_id, "again")
+
+
+async def test_closing_interrupts_requests_in_progress_and_refuses_new_ones(
+    make_service: MakeService, parts: tuple[Store, aiohttp.ClientSession]
+) -> None:
+    service = make_service(max_drawing=1)
+    slow = spec("a fox [emu:picture-delay=30]")
+    display = RecordingDisplay()
+    ticket = await service.admit(slow, ALICE)
+    drawing = asyncio.create_task(service.draw(ticket, slow, display, max_bytes=2**20))
+    await display.started.wait()
+    await service.close()
+    outcome = await drawing
+    assert outcome.status is DrawStatus.INTERRUPTED
+    assert "restarting" in outcome.reason
+    stored = await parts[0].generation(ticket.generation_id)
+    assert stored is not None and stored.status == "failed"
+    with pytest.raises(DrawRefusedError, match="restarting"):
+        await service.admit(spec(), BOB)
+
+
+@pytest.mark.parametrize("record_in_chat", [False, True])
+async def test_draw_prompts_join_the_chat_context_only_when_the_setting_says_so(
+    make_service: MakeService, parts: tuple[Store, aiohttp.ClientSession], record_in_chat: bool
+) -> None:
+    await draw(make_service(record_in_chat=record_in_chat), spec())
+    turns = await parts[0].turns(ALICE.channel_id)
+    assert [turn.role for turn in turns] == (["user", "assistant"] if record_in_chat else [])
