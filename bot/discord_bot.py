@@ -19,6 +19,8 @@ from discord.ext import commands
 from bot.chat import ChatService
 from bot.config import Settings
 from bot.downloads import PictureDownloader
+from bot.draw import DrawLimits, DrawMenu, DrawQueue, DrawService, QueueLimits
+from bot.errors import UserFacingError
 from bot.fusion import FusionClient
 from bot.ratelimits import RateLimitWatch
 from bot.runtime import context_budget, fusion_client, new_http_session
@@ -26,7 +28,7 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.chat",)
+EXTENSIONS = ("cogs.chat", "cogs.draw")
 COMMAND_HASH_KEY = "application_commands_hash"
 GENERIC_FAILURE = "Something went wrong while handling this command. It has been logged."
 
@@ -51,7 +53,10 @@ class FusionCommandTree(app_commands.CommandTree["FusionBot"]):
     """Turns any error of a slash command into a short private answer instead of silence."""
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        if isinstance(error, app_commands.CheckFailure | app_commands.TransformerError):
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, UserFacingError):
+            message = cause.user_message
+        elif isinstance(error, app_commands.CheckFailure | app_commands.TransformerError):
             message = str(error) or "You cannot use this command here."
         else:
             log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
@@ -71,11 +76,13 @@ async def send_private(interaction: discord.Interaction, message: str) -> None:
 
 
 class FusionBot(commands.Bot):
-    """The bot, with the services its cogs use: `store`, `fusion`, `chat`."""
+    """The bot, with the services its cogs use: `store`, `fusion`, `chat`, `draws` and `draw_menu`."""
 
     store: Store
     fusion: FusionClient
     chat: ChatService
+    draws: DrawService
+    draw_menu: DrawMenu
 
     def __init__(self, settings: Settings, *, extensions: tuple[str, ...] = EXTENSIONS, **options: object) -> None:
         self.rate_limits = RateLimitWatch()
@@ -96,11 +103,18 @@ class FusionBot(commands.Bot):
     async def setup_hook(self) -> None:
         self.store = await Store.open(self.settings.database_path)
         self._session = new_http_session()
-        self._downloader = PictureDownloader(allow_private=self.settings.image_fetch_allow_private)
+        self._downloader = PictureDownloader(
+            allow_private=self.settings.image_fetch_allow_private, timeout=self.settings.image_fetch_timeout
+        )
         self.fusion = fusion_client(self._session, self.settings)
         self.chat = ChatService(
             self.fusion, self.store, context_budget(self.settings), self._downloader, pace=self.rate_limits.pace
         )
+        self.draw_menu = DrawMenu.from_settings(self.settings)
+        self.draws = draw_service(self.settings, self.fusion, self.store, self._downloader)
+        abandoned = await self.store.abandon_unfinished_generations(error="interrupted: the bot stopped")
+        if abandoned:
+            log.warning("%d picture request(s) were left unfinished by the last run; marked failed", abandoned)
         for extension in self._extensions:
             await self.load_extension(extension)
         await self.sync_commands_if_changed()
@@ -132,6 +146,8 @@ class FusionBot(commands.Bot):
     async def _shut_down(self) -> None:
         if hasattr(self, "chat"):
             await self.chat.close()
+        if hasattr(self, "draws"):
+            await self.draws.close()
         await super().close()
         if self._downloader is not None:
             await self._downloader.close()
@@ -139,6 +155,15 @@ class FusionBot(commands.Bot):
             await self._session.close()
         if hasattr(self, "store"):
             await self.store.close()
+
+
+def draw_service(settings: Settings, client: FusionClient, store: Store, downloader: PictureDownloader) -> DrawService:
+    limits = QueueLimits(
+        max_drawing=settings.draw_max_concurrent,
+        max_drawing_per_server=settings.draw_max_concurrent_per_server,
+        max_waiting=settings.draw_max_waiting,
+    )
+    return DrawService(client, store, downloader, DrawQueue(limits), DrawLimits.from_settings(settings))
 
 
 async def run_bot(settings: Settings) -> None:
