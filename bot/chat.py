@@ -89,18 +89,19 @@ class ChatService:
         question_id, messages = await self.store.start_exchange(
             channel_id, prompt, self.budget, author_id=asker.user_id, author_name=asker.display_name
         )
-        answer_id = await self.store.append_turn(channel_id, "assistant", "", complete=False)
-        request = self.client.new_request(messages, user_id=str(asker.user_id), **(options or {}))
+        chosen = {name: value for name, value in (options or {}).items() if value is not None}
+        answer_id = await self.store.append_turn(channel_id, "assistant", "", complete=False, request_options=chosen)
+        request = self.client.new_request(messages, user_id=str(asker.user_id), **chosen)
         return await self._stream_answer(request, answer_id, question_id, target, views, max_picture_bytes)
 
     async def regenerate(self, answer_id: int, asker_id: int, target: ReplyTarget, views: ReplyViews) -> Outcome:
-        """Replace a stored answer with a new one to the same context, shown in `target`."""
+        """Replace a stored answer with a new one to the same context and options, shown in `target`."""
         turn = await self.store.turn(answer_id)
         if turn is None or turn.role != "assistant":
             raise LookupError(f"no answer {answer_id}")
         messages = await self.store.context(turn.channel_id, self.budget, before_turn=answer_id)
         await self.store.update_turn(answer_id, complete=False)
-        request = self.client.new_request(messages, user_id=str(asker_id))
+        request = self.client.new_request(messages, user_id=str(asker_id), **turn.request_options)
         return await self._stream_answer(request, answer_id, None, target, views, DEFAULT_UPLOAD_LIMIT)
 
     def is_streaming(self, answer_id: int) -> bool:

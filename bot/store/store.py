@@ -12,9 +12,9 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,9 +47,13 @@ class Turn:
     complete: bool
     created_at: float
     updated_at: float
+    request_options: dict[str, Any] = field(default_factory=dict)  # an answer's options, for Regenerate
 
 
-_TURN_COLUMNS = "id, channel_id, role, content, author_id, author_name, message_ids, complete, created_at, updated_at"
+_TURN_COLUMNS = (
+    "id, channel_id, role, content, author_id, author_name, message_ids, complete, created_at, updated_at, "
+    "request_options"
+)
 _NO_TURN_LIMIT = 2**63 - 1
 
 
@@ -127,10 +131,16 @@ class Store(PictureRecords):
         author_id: int | None = None,
         author_name: str | None = None,
         complete: bool = True,
+        request_options: Mapping[str, Any] | None = None,
     ) -> int:
-        """Store a turn at the end of the channel's conversation; return its id once it is durable."""
+        """Store a turn at the end of the channel's conversation; return its id once it is durable.
+
+        `request_options` are the options an answer was asked with, kept so that it can be asked again alike.
+        """
         async with self._lock:
-            return await self._insert_turn(channel_id, role, content, author_id, author_name, complete)
+            return await self._insert_turn(
+                channel_id, role, content, author_id, author_name, complete, request_options or {}
+            )
 
     async def start_exchange(
         self,
@@ -233,12 +243,25 @@ class Store(PictureRecords):
         author_id: int | None,
         author_name: str | None,
         complete: bool,
+        request_options: Mapping[str, Any] | None = None,
     ) -> int:
         now = time.time()
+        options = json.dumps(dict(request_options or {}))
         rows = await self._conn.execute_fetchall(
             "INSERT INTO conversation_turns (channel_id, role, content, tokens, author_id, author_name, complete, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (channel_id, role, content, estimate_tokens(content), author_id, author_name, int(complete), now, now),
+            "created_at, updated_at, request_options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (
+                channel_id,
+                role,
+                content,
+                estimate_tokens(content),
+                author_id,
+                author_name,
+                int(complete),
+                now,
+                now,
+                options,
+            ),
         )
         return int(next(iter(rows))[0])
 
@@ -314,4 +337,5 @@ def _turn(row: Sequence[Any]) -> Turn:
         complete=bool(row[7]),
         created_at=row[8],
         updated_at=row[9],
+        request_options=json.loads(row[10]),
     )

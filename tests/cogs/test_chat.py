@@ -176,7 +176,7 @@ async def test_regenerate_works_after_a_restart(
     fake: FakeDiscord, start_bot: StartBot, emulator: EmulatorServer
 ) -> None:
     async with start_bot():
-        [reply] = await ask(fake, "tell me something")
+        [reply] = await ask(fake, "tell me something", temperature=0.3, max_new_tokens=500)
     before = len(received_requests(emulator.app))
     first_answer = reply.content
 
@@ -189,6 +189,7 @@ async def test_regenerate_works_after_a_restart(
     regenerated = received_requests(emulator.app)[before:]
     assert len(regenerated) == 1
     assert [m["content"] for m in regenerated[0].body["messages"]] == ["tell me something"]
+    assert (regenerated[0].body["temperature"], regenerated[0].body["max_new_tokens"]) == (0.3, 500)  # as asked
     assert reply.content == first_answer  # the emulator answers the same context the same way
     assert_discord_was_happy(fake)
 
