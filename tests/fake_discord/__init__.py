@@ -7,17 +7,29 @@
             interaction = await discord.slash_command("chat", {"prompt": "hi"})
             reply = await interaction.original_message()
 
-Modules: `fake` (the `FakeDiscord` facade), `server` (aiohttp app and runner), `gateway` (websocket protocol),
-`rest_core` / `rest_messages` / `rest_interactions` (routes), `compose` (payload validation), `state` (entities and
-message versions), `payloads` (JSON shapes), `ratelimit` (buckets), `stats` (counters), `harness` (client runner).
+Modules: `fake` (the `FakeDiscord` facade) with its mixins `world` (guilds, channels, members, DMs) and `driving`
+(interactions, user messages), `server` (aiohttp app and runner), `gateway` (websocket protocol), `rest_core` /
+`rest_messages` / `rest_interactions` (routes), `compose` (payload validation), `autocomplete` (type-4 interactions
+and their answers), `state` / `entities` (the world, message versions), `payloads` (JSON shapes), `ratelimit`
+(buckets), `stats` (counters), `harness` (client runner).
 """
 
 from .backend import MIB, CommandSync
+from .driving import CallbackRefused
 from .fake import FakeDiscord
 from .harness import RunningClient, discord_py_pointed_at, running_client
 from .interactions import AttachmentOption, InteractionHandle, Subcommand, SubcommandGroup, UserOption
 from .ratelimit import DEFAULT_RATE_LIMITS, RateLimit
-from .state import CallbackRecord, FakeChannel, FakeInteraction, FakeMessage, StoredAttachment, Version
+from .state import (
+    CallbackRecord,
+    CallbackRefusal,
+    FakeChannel,
+    FakeGuild,
+    FakeInteraction,
+    FakeMessage,
+    StoredAttachment,
+    Version,
+)
 from .stats import AckViolation, ErrorRecord, Stats
 
 __all__ = [
@@ -26,10 +38,13 @@ __all__ = [
     "AckViolation",
     "AttachmentOption",
     "CallbackRecord",
+    "CallbackRefusal",
+    "CallbackRefused",
     "CommandSync",
     "ErrorRecord",
     "FakeChannel",
     "FakeDiscord",
+    "FakeGuild",
     "FakeInteraction",
     "FakeMessage",
     "InteractionHandle",

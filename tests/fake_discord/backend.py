@@ -1,6 +1,8 @@
 """The shared core of the fake Discord: settings, the ids of the default world, state, counters, limiter, gateway.
 
 REST handlers and the gateway receive the one `Backend` of their server; `FakeDiscord` wraps it for tests.
+`Backend.build_guild` makes every guild alike: @everyone, the bot's managed role, the bot and the owner as
+members, one text channel ``#general``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from .state import (
     DEFAULT_EVERYONE_PERMISSIONS,
     TEXT_CHANNEL,
     FakeChannel,
+    FakeGuild,
     FakeState,
 )
 from .stats import Stats
@@ -43,7 +46,7 @@ class FakeConfig:
 
 @dataclass(frozen=True)
 class Identity:
-    """The ids of the default world: one guild, its @everyone role, the bot, one human member, one text channel."""
+    """The ids of the default world: the first guild, its @everyone role, the bot, one human member, one channel."""
 
     application_id: int
     bot_user_id: int
@@ -80,29 +83,39 @@ class Backend:
 
     def _build_default_world(self) -> Identity:
         state, config = self.state, self.config
-        guild_id = state.new_id()
-        state.add_role("@everyone", config.everyone_permissions, role_id=guild_id)
         bot = state.add_user(config.bot_name, bot=True)
-        bot_role = state.add_role(config.bot_name, config.bot_permissions, bot_id=bot.id)
-        state.add_member(bot.id, [bot_role.id])
         user = state.add_user("tester")
-        state.add_member(user.id, [])
-        channel = state.add_channel("general", guild_id, type=TEXT_CHANNEL)
+        guild = self.build_guild(config.guild_name, bot_id=bot.id, owner_id=user.id)
         return Identity(
             application_id=bot.id,
             bot_user_id=bot.id,
-            guild_id=guild_id,
-            everyone_role_id=guild_id,
-            bot_role_id=bot_role.id,
+            guild_id=guild.id,
+            everyone_role_id=guild.everyone_role_id,
+            bot_role_id=guild.bot_role_id,
             user_id=user.id,
-            channel_id=channel.id,
+            channel_id=guild.default_channel_id,
         )
+
+    def build_guild(self, name: str, *, bot_id: int | None = None, owner_id: int | None = None) -> FakeGuild:
+        """A guild with @everyone, the bot (with its managed role), the owner (default: ``tester``), ``#general``."""
+        state, config = self.state, self.config
+        bot_id = bot_id or self.identity.bot_user_id
+        owner_id = owner_id or self.identity.user_id
+        guild = state.add_guild(name, owner_id)
+        state.add_role("@everyone", config.everyone_permissions, guild_id=guild.id, role_id=guild.id)
+        bot_role = state.add_role(config.bot_name, config.bot_permissions, guild_id=guild.id, bot_id=bot_id)
+        guild.bot_role_id = bot_role.id
+        state.add_member(guild.id, bot_id, [bot_role.id])
+        state.add_member(guild.id, owner_id, [])
+        guild.default_channel_id = state.add_channel("general", guild.id, type=TEXT_CHANNEL).id
+        return guild
 
     def channel(self, channel_id: int) -> FakeChannel | None:
         return self.state.channels.get(channel_id)
 
-    def permissions_of(self, user_id: int) -> int:
-        return self.state.member_permissions(user_id, self.identity.everyone_role_id)
+    def permissions_of(self, user_id: int, guild_id: int | None = None) -> int:
+        """The guild-wide permissions of member ``user_id`` in ``guild_id`` (default: the first guild)."""
+        return self.state.member_permissions(guild_id or self.identity.guild_id, user_id)
 
 
 class CommandSync(list):  # type: ignore[type-arg]

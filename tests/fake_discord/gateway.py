@@ -33,6 +33,7 @@ GUILDS = 1 << 0
 GUILD_MEMBERS = 1 << 1
 GUILD_PRESENCES = 1 << 8
 GUILD_MESSAGES = 1 << 9
+DIRECT_MESSAGES = 1 << 12
 MESSAGE_CONTENT = 1 << 15
 PRIVILEGED_INTENTS = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
 
@@ -189,7 +190,8 @@ class GatewayHub:
             self.sessions[session.id] = session
             connection.session = session
             connection.dispatch("READY", self._ready_payload(session, data.get("shard")))
-            connection.dispatch("GUILD_CREATE", payloads.guild_create(self.backend))
+            for guild_id in self.backend.state.guilds:
+                connection.dispatch("GUILD_CREATE", payloads.guild_create(self.backend, guild_id))
             self._mark_ready(connection)
 
     def _ready_payload(self, session: GatewaySession, shard: list[int] | None) -> dict[str, Any]:
@@ -197,7 +199,7 @@ class GatewayHub:
         ready: dict[str, Any] = {
             "v": 10,
             "user": payloads.client_user(backend.state.users[ids.bot_user_id]),
-            "guilds": [{"id": str(ids.guild_id), "unavailable": True}],
+            "guilds": [{"id": str(guild_id), "unavailable": True} for guild_id in backend.state.guilds],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": backend.gateway_url,
@@ -233,16 +235,19 @@ class GatewayHub:
 
     def _send_member_chunk(self, connection: GatewayConnection, data: dict[str, Any]) -> None:
         state = self.backend.state
+        guild = state.guilds.get(int(data.get("guild_id") or 0))
+        if guild is None:
+            return
         wanted = {int(i) for i in data.get("user_ids") or []}
         query = (data.get("query") or "").lower()
         members = [
             payloads.member(self.backend, m)
-            for m in state.members.values()
+            for m in guild.members.values()
             if (not wanted or m.user_id in wanted) and state.users[m.user_id].username.lower().startswith(query)
         ]
         limit = int(data.get("limit") or 0)
         chunk = {
-            "guild_id": str(self.backend.identity.guild_id),
+            "guild_id": str(guild.id),
             "members": members[:limit] if limit else members,
             "chunk_index": 0,
             "chunk_count": 1,
@@ -260,31 +265,41 @@ class GatewayHub:
         return [connection.close(code, reason) for connection in list(self.connections)]
 
     def publish_message(self, event: str, message: FakeMessage) -> list[asyncio.Future[float | None]]:
-        """MESSAGE_CREATE or MESSAGE_UPDATE, to sessions with the guild-messages intent; ephemeral ones stay private.
+        """MESSAGE_CREATE or MESSAGE_UPDATE, to sessions with the guild-messages (in a DM: direct-messages) intent.
 
-        Without the message-content intent a session gets empty content, embeds, attachments and components for
-        messages that are neither the bot's own nor mention it, as Discord does.
+        Ephemeral messages stay private. Without the message-content intent a session gets empty content, embeds,
+        attachments and components for guild messages that are neither the bot's own nor mention it, as Discord
+        does (DMs with the bot always carry their content).
         """
-        if message.ephemeral or message.guild_id is None:
+        if message.ephemeral:
             return []
         full = payloads.message(self.backend, message, for_gateway=True)
         return [
             connection.dispatch(event, full if self._may_read_content(connection, message) else without_content(full))
             for connection in self.ready_connections
-            if connection.intents & GUILD_MESSAGES
+            if connection.intents & message_intent(message)
         ]
 
     def publish_message_delete(self, message: FakeMessage) -> None:
-        if message.ephemeral or message.guild_id is None:
+        if message.ephemeral:
             return
-        data = {"id": str(message.id), "channel_id": str(message.channel_id), "guild_id": str(message.guild_id)}
-        self.dispatch("MESSAGE_DELETE", data, intents=GUILD_MESSAGES)
+        data = {"id": str(message.id), "channel_id": str(message.channel_id)}
+        if message.guild_id is not None:
+            data["guild_id"] = str(message.guild_id)
+        self.dispatch("MESSAGE_DELETE", data, intents=message_intent(message))
 
     def _may_read_content(self, connection: GatewayConnection, message: FakeMessage) -> bool:
         bot_id = self.backend.identity.bot_user_id
         return (
-            bool(connection.intents & MESSAGE_CONTENT) or message.author_id == bot_id or bot_id in message.mention_ids
+            bool(connection.intents & MESSAGE_CONTENT)
+            or message.guild_id is None
+            or message.author_id == bot_id
+            or bot_id in message.mention_ids
         )
+
+
+def message_intent(message: FakeMessage) -> int:
+    return DIRECT_MESSAGES if message.guild_id is None else GUILD_MESSAGES
 
 
 def without_content(message: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,8 @@
 (``attachment_size_limit`` and ``member.flags`` included: without them the client's gateway task dies).
 Options are given as a mapping; their type is inferred (str 3, bool 5, int 4, float 10), `UserOption` and
 `AttachmentOption` give types 6 and 11 with their ``resolved`` data, and `Subcommand` / `SubcommandGroup` nest.
+An interaction in a guild channel carries that guild (``guild_id``, ``guild``, ``member`` with its permissions there,
+context 0); one in a DM channel carries ``user`` instead, context 1 (BOT_DM) and the DM ``app_permissions``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import payloads
-from .state import CallbackRecord, FakeInteraction, FakeMessage
+from .state import DM_APP_PERMISSIONS, CallbackRecord, FakeChannel, FakeInteraction, FakeMessage
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -58,8 +60,9 @@ CommandOptions = Mapping[str, OptionValue] | Subcommand | SubcommandGroup
 class OptionBuilder:
     """Turns test-friendly option values into Discord's ``options`` list and ``resolved`` data."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, guild_id: int | None) -> None:
         self.backend = backend
+        self.guild_id = guild_id
         self.resolved: dict[str, dict[str, Any]] = {}
 
     def build(self, options: CommandOptions | None) -> list[dict[str, Any]]:
@@ -90,9 +93,10 @@ class OptionBuilder:
     def resolve_user(self, user_id: int) -> int:
         state = self.backend.state
         self.resolved.setdefault("users", {})[str(user_id)] = payloads.user(state.users[user_id])
-        if user_id in state.members:
-            member = payloads.member(self.backend, state.members[user_id], with_user=False, with_permissions=True)
-            self.resolved.setdefault("members", {})[str(user_id)] = member
+        member = state.member(self.guild_id, user_id)
+        if member is not None:
+            data = payloads.member(self.backend, member, with_user=False, with_permissions=True)
+            self.resolved.setdefault("members", {})[str(user_id)] = data
         return user_id
 
     def resolve_attachment(self, option: AttachmentOption) -> int:
@@ -102,44 +106,96 @@ class OptionBuilder:
         return stored.id
 
 
-def command_id_for(backend: Backend, name: str) -> tuple[str, int | None]:
-    """The registered id of command ``name`` (guild commands first), or a fresh one if it was never synced."""
-    for scope in (backend.identity.guild_id, None):
+def command_id_for(backend: Backend, name: str, guild_id: int | None) -> tuple[str, int | None]:
+    """The registered id of command ``name`` (the guild's commands first), or a fresh one if it was never synced."""
+    command, scope = registered_command(backend, name, guild_id)
+    return (str(command["id"]), scope) if command is not None else (str(backend.state.new_id()), None)
+
+
+def registered_command(backend: Backend, name: str, guild_id: int | None) -> tuple[dict[str, Any] | None, int | None]:
+    """The synced chat-input command ``name`` visible in ``guild_id`` (None: a DM) and its scope."""
+    scopes = (guild_id, None) if guild_id is not None else (None,)
+    for scope in scopes:
         for command in backend.commands.get(scope, []):
             if command["name"] == name and command["type"] == 1:
-                return str(command["id"]), scope
-    return str(backend.state.new_id()), None
+                return command, scope
+    return None, None
+
+
+def channel_of(backend: Backend, channel_id: int) -> FakeChannel:
+    channel = backend.state.channels.get(channel_id)
+    if channel is None:
+        raise LookupError(f"no channel {channel_id}: create it with add_channel(), add_thread() or open_dm() first")
+    return channel
+
+
+def default_user(backend: Backend, channel_id: int) -> int:
+    """Who acts in a channel when a test does not say: the DM's recipient, else the default member ``tester``."""
+    channel = backend.state.channels.get(channel_id)
+    if channel is not None and channel.is_dm and channel.recipient_id is not None:
+        return channel.recipient_id
+    return backend.identity.user_id
 
 
 def base_interaction(
     backend: Backend, kind: int, channel_id: int, user_id: int, *, locale: str, size_limit: int
 ) -> dict[str, Any]:
-    state, ids = backend.state, backend.identity
-    channel = state.channels.get(channel_id)
-    if channel is None:
-        raise LookupError(f"no channel {channel_id}: create it with add_channel() or add_thread() first")
-    if user_id not in state.members:
-        raise LookupError(f"user {user_id} is not a member of the guild: create it with add_member() first")
-    return {
+    state = backend.state
+    channel = channel_of(backend, channel_id)
+    common: dict[str, Any] = {
         "id": str(state.new_id()),
-        "application_id": str(ids.application_id),
+        "application_id": str(backend.identity.application_id),
         "type": kind,
         "token": "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(48),
         "version": 1,
-        "guild_id": str(ids.guild_id),
-        "guild": {"id": str(ids.guild_id), "locale": "en-US", "features": []},
         "channel_id": str(channel_id),
-        "channel": payloads.channel(channel) | {"permissions": str(backend.permissions_of(user_id))},
-        "member": payloads.member(backend, state.members[user_id], with_permissions=True),
-        "app_permissions": str(backend.permissions_of(ids.bot_user_id)),
         "locale": locale,
-        "guild_locale": "en-US",
         "entitlements": [],
         "entitlement_sku_ids": [],
-        "authorizing_integration_owners": {"0": str(ids.guild_id)},
-        "context": 0,
         "attachment_size_limit": size_limit,
     }
+    if channel.is_dm:
+        return common | dm_fields(backend, channel, user_id)
+    return common | guild_fields(backend, channel, user_id)
+
+
+def dm_fields(backend: Backend, channel: FakeChannel, user_id: int) -> dict[str, Any]:
+    if user_id != channel.recipient_id:
+        raise LookupError(f"user {user_id} is not the recipient of DM channel {channel.id} ({channel.recipient_id})")
+    return {
+        "channel": payloads.dm_channel(backend, channel),
+        "user": payloads.user(backend.state.users[user_id]),
+        "app_permissions": str(DM_APP_PERMISSIONS),
+        "authorizing_integration_owners": {"0": "0"},  # a guild-installed app, used in its bot's DM
+        "context": 1,
+    }
+
+
+def guild_fields(backend: Backend, channel: FakeChannel, user_id: int) -> dict[str, Any]:
+    state, guild_id = backend.state, channel.guild_id or 0
+    member = state.member(guild_id, user_id)
+    if member is None:
+        raise LookupError(f"user {user_id} is not a member of guild {guild_id}: use add_member() or join_guild()")
+    return {
+        "guild_id": str(guild_id),
+        "guild": {"id": str(guild_id), "locale": "en-US", "features": []},
+        "channel": payloads.channel(channel) | {"permissions": str(backend.permissions_of(user_id, guild_id))},
+        "member": payloads.member(backend, member, with_permissions=True),
+        "app_permissions": str(backend.permissions_of(backend.identity.bot_user_id, guild_id)),
+        "guild_locale": "en-US",
+        "authorizing_integration_owners": {"0": str(guild_id)},
+        "context": 0,
+    }
+
+
+def command_data(
+    backend: Backend, name: str, options: list[dict[str, Any]], resolved: dict[str, Any], guild_id: int | None
+) -> dict[str, Any]:
+    command_id, scope = command_id_for(backend, name, guild_id)
+    data: dict[str, Any] = {"id": command_id, "name": name, "type": 1, "options": options, "resolved": resolved}
+    if scope is not None:
+        data["guild_id"] = str(scope)
+    return data
 
 
 def build_command_interaction(
@@ -152,16 +208,12 @@ def build_command_interaction(
     locale: str,
     size_limit: int,
 ) -> FakeInteraction:
-    builder = OptionBuilder(backend)
-    command_id, scope = command_id_for(backend, name)
-    data: dict[str, Any] = {"id": command_id, "name": name, "type": 1, "options": builder.build(options)}
-    data["resolved"] = builder.resolved
-    if scope is not None:
-        data["guild_id"] = str(scope)
     payload = base_interaction(
         backend, payloads.APPLICATION_COMMAND, channel_id, user_id, locale=locale, size_limit=size_limit
     )
-    payload["data"] = data
+    guild_id = channel_of(backend, channel_id).guild_id
+    builder = OptionBuilder(backend, guild_id)
+    payload["data"] = command_data(backend, name, builder.build(options), builder.resolved, guild_id)
     return record(backend, payload, name=name, source_message_id=None)
 
 
@@ -179,14 +231,15 @@ def build_component_interaction(
 def record(
     backend: Backend, payload: dict[str, Any], *, name: str | None, source_message_id: int | None
 ) -> FakeInteraction:
+    invoker = payload["member"]["user"] if "member" in payload else payload["user"]
     interaction = FakeInteraction(
         id=int(payload["id"]),
         token=payload["token"],
         type=payload["type"],
         application_id=int(payload["application_id"]),
-        guild_id=int(payload["guild_id"]),
+        guild_id=int(payload["guild_id"]) if "guild_id" in payload else None,
         channel_id=int(payload["channel_id"]),
-        user_id=int(payload["member"]["user"]["id"]),
+        user_id=int(invoker["id"]),
         name=name,
         attachment_size_limit=payload["attachment_size_limit"],
         payload=payload,

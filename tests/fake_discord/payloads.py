@@ -65,7 +65,7 @@ def member(
     if with_user:
         data["user"] = user(backend.state.users[m.user_id])
     if with_permissions:
-        data["permissions"] = str(backend.permissions_of(m.user_id))
+        data["permissions"] = str(backend.permissions_of(m.user_id, m.guild_id))
     return data
 
 
@@ -87,6 +87,16 @@ def role(r: FakeRole) -> dict[str, Any]:
     if r.bot_id is not None:
         data["tags"] = {"bot_id": str(r.bot_id)}
     return data
+
+
+def any_channel(backend: Backend, c: FakeChannel) -> dict[str, Any]:
+    """A guild channel or thread, or a DM channel (which needs its recipient's user object)."""
+    return dm_channel(backend, c) if c.is_dm else channel(c)
+
+
+def dm_channel(backend: Backend, c: FakeChannel) -> dict[str, Any]:
+    recipient = backend.state.users[c.recipient_id or 0]
+    return {"id": str(c.id), "type": c.type, "last_message_id": None, "flags": 0, "recipients": [user(recipient)]}
 
 
 def channel(c: FakeChannel) -> dict[str, Any]:
@@ -125,23 +135,24 @@ def thread_fields(c: FakeChannel) -> dict[str, Any]:
     }
 
 
-def guild_create(backend: Backend) -> dict[str, Any]:
-    state, ids, config = backend.state, backend.identity, backend.config
-    guild_channels = [c for c in state.channels.values() if c.guild_id == ids.guild_id]
+def guild_create(backend: Backend, guild_id: int) -> dict[str, Any]:
+    state = backend.state
+    guild = state.guild(guild_id)
+    guild_channels = [c for c in state.channels.values() if c.guild_id == guild_id]
     return {
-        "id": str(ids.guild_id),
-        "name": config.guild_name,
+        "id": str(guild.id),
+        "name": guild.name,
         "icon": None,
-        "owner_id": str(ids.user_id),
+        "owner_id": str(guild.owner_id),
         "unavailable": False,
         "large": False,
         "lazy": True,
-        "member_count": len(state.members),
+        "member_count": len(guild.members),
         "joined_at": iso_now(),
-        "roles": [role(r) for r in state.roles.values()],
+        "roles": [role(r) for r in state.roles_of(guild_id)],
         "channels": [channel(c) for c in guild_channels if not c.is_thread],
         "threads": [channel(c) for c in guild_channels if c.is_thread],
-        "members": [member(backend, m) for m in state.members.values()],
+        "members": [member(backend, m) for m in guild.members.values()],
         "emojis": [],
         "stickers": [],
         "features": [],
@@ -194,7 +205,7 @@ def application(backend: Backend) -> dict[str, Any]:
         "rpc_origins": [],
         "tags": [],
         "redirect_uris": [],
-        "approximate_guild_count": 1,
+        "approximate_guild_count": len(state.guilds),
         "interactions_endpoint_url": None,
     }
 
@@ -241,8 +252,9 @@ def message(backend: Backend, m: FakeMessage, *, for_gateway: bool = False, nest
         data |= interaction_fields(backend, m, state.interactions[m.interaction_id])
     if for_gateway and m.guild_id is not None:
         data["guild_id"] = str(m.guild_id)
-        if m.author_id in state.members:
-            data["member"] = member(backend, state.members[m.author_id], with_user=False)
+        author = state.member(m.guild_id, m.author_id)
+        if author is not None:
+            data["member"] = member(backend, author, with_user=False)
     return data
 
 
@@ -262,7 +274,7 @@ def interaction_fields(backend: Backend, m: FakeMessage, i: FakeInteraction) -> 
         "id": str(i.id),
         "type": i.type,
         "user": invoker,
-        "authorizing_integration_owners": {"0": str(i.guild_id)},
+        "authorizing_integration_owners": {"0": str(i.guild_id or 0)},  # "0": the bot's DM
     }
     if m.id != i.original_message_id and i.original_message_id is not None:
         metadata["original_response_message_id"] = str(i.original_message_id)

@@ -1,4 +1,4 @@
-"""REST routes around messages: the bot's user and application, application commands, channels, typing, files.
+"""REST routes around messages: users and the bot's application, application commands, channels, DMs, typing, files.
 
 Application commands: ``PUT`` is a bulk overwrite whose request body is kept in `Backend.command_syncs`; a command
 whose name and type were already registered keeps its id, as on Discord.
@@ -12,7 +12,16 @@ from aiohttp import web
 
 from . import payloads
 from .backend import CommandSync
-from .routing import ApiError, RouteSpec, json_response, no_content, read_list_body, snowflake_param
+from .routing import (
+    ApiError,
+    RouteSpec,
+    invalid_snowflake,
+    json_response,
+    no_content,
+    read_body,
+    read_list_body,
+    snowflake_param,
+)
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -27,6 +36,27 @@ async def get_current_user(backend: Backend, request: web.Request) -> web.Respon
     return json_response(payloads.client_user(bot))
 
 
+async def get_user(backend: Backend, request: web.Request) -> web.Response:
+    found = backend.state.users.get(snowflake_param(request, "user_id"))
+    if found is None:
+        raise ApiError(404, 10013, "Unknown User")
+    return json_response(payloads.user(found))
+
+
+async def create_dm(backend: Backend, request: web.Request) -> web.Response:
+    """``POST /users/@me/channels``: the DM channel with ``recipient_id`` (the same one on every call)."""
+    payload, _ = await read_body(request)
+    try:
+        recipient_id = int(payload.get("recipient_id") or 0)
+    except (TypeError, ValueError):
+        raise ApiError(400, 50035, "Invalid Form Body", {"recipient_id": invalid_snowflake()}) from None
+    if recipient_id not in backend.state.users:
+        raise ApiError(404, 10013, "Unknown User")
+    if recipient_id == backend.identity.bot_user_id:
+        raise ApiError(400, 50007, "Cannot send messages to this user")
+    return json_response(payloads.dm_channel(backend, backend.state.open_dm(recipient_id)))
+
+
 async def get_current_application(backend: Backend, request: web.Request) -> web.Response:
     return json_response(payloads.application(backend))
 
@@ -37,7 +67,7 @@ def command_scope(backend: Backend, request: web.Request) -> int | None:
     if "guild_id" not in request.match_info:
         return None
     guild_id = snowflake_param(request, "guild_id")
-    if guild_id != backend.identity.guild_id:
+    if guild_id not in backend.state.guilds:
         raise ApiError(404, 10004, "Unknown Guild")
     return guild_id
 
@@ -102,7 +132,7 @@ def require_channel(backend: Backend, request: web.Request) -> FakeChannel:
 
 
 async def get_channel(backend: Backend, request: web.Request) -> web.Response:
-    return json_response(payloads.channel(require_channel(backend, request)))
+    return json_response(payloads.any_channel(backend, require_channel(backend, request)))
 
 
 async def trigger_typing(backend: Backend, request: web.Request) -> web.Response:
@@ -123,6 +153,8 @@ async def get_attachment(backend: Backend, request: web.Request) -> web.Response
 APPLICATION = "/applications/{application_id}"
 ROUTES = [
     RouteSpec("GET", "/users/@me", get_current_user, "default"),
+    RouteSpec("POST", "/users/@me/channels", create_dm, "default"),
+    RouteSpec("GET", "/users/{user_id}", get_user, "default"),
     RouteSpec("GET", "/oauth2/applications/@me", get_current_application, "default"),
     RouteSpec("GET", f"{APPLICATION}/commands", get_commands, "default", ("application_id",)),
     RouteSpec("PUT", f"{APPLICATION}/commands", overwrite_commands, "default", ("application_id",)),

@@ -3,8 +3,10 @@
 Callback rules as on Discord: within ``ack_deadline`` seconds of dispatch (else 404, code 10062 "Unknown
 interaction"), once (else 400, code 40060). Types: 4 message, 5 deferred message (an empty LOADING message that the
 first edit of ``@original``, or the first followup, fills), 6 deferred update and 7 update (component interactions:
-``@original`` is then the message the component is on), 8 autocomplete and 9 modal (recorded).
-The token works for ``token_lifetime`` seconds (15 minutes) after dispatch (then 401, code 50027).
+``@original`` is then the message the component is on), 8 autocomplete result (only, and only for, an autocomplete
+interaction; its choices are checked, see `autocomplete`) and 9 modal (recorded). A refused callback is kept in
+``FakeInteraction.refusals``. The token works for ``token_lifetime`` seconds (15 minutes) after dispatch (then 401,
+code 50027).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from . import payloads
+from .autocomplete import require_autocomplete_pairing, validate_autocomplete_result
 from .compose import compose, validate_uploads
 from .rest_messages import SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS, flags_after_edit
 from .routing import ApiError, RouteSpec, Upload, json_response, no_content, query_flag, read_body, snowflake_param
-from .state import EPHEMERAL, LOADING, CallbackRecord, FakeInteraction, FakeMessage, MessageEdit
+from .state import EPHEMERAL, LOADING, CallbackRecord, CallbackRefusal, FakeInteraction, FakeMessage, MessageEdit
 from .stats import AckViolation
 
 if TYPE_CHECKING:
@@ -49,10 +52,15 @@ async def interaction_callback(backend: Backend, request: web.Request) -> web.Re
     arrived = backend.now()
     interaction = require_callback_target(backend, request)
     payload, uploads = await read_body(request)
-    check_acknowledgement(backend, interaction, arrived)
     callback_type = int(payload.get("type", 0))
     data: dict[str, Any] = payload.get("data") or {}
-    message = apply_callback(backend, interaction, callback_type, data, uploads)
+    try:
+        check_acknowledgement(backend, interaction, arrived)
+        message = apply_callback(backend, interaction, callback_type, data, uploads)
+    except ApiError as refused:
+        interaction.refusals.append(CallbackRefusal(refused.status, refused.body, arrived))
+        backend.state.changed()
+        raise
     interaction.callback = CallbackRecord(callback_type, data, arrived)
     backend.state.changed()
     if not query_flag(request, "with_response"):
@@ -63,6 +71,10 @@ async def interaction_callback(backend: Backend, request: web.Request) -> web.Re
 def apply_callback(
     backend: Backend, interaction: FakeInteraction, callback_type: int, data: dict[str, Any], uploads: list[Upload]
 ) -> FakeMessage | None:
+    require_autocomplete_pairing(interaction, callback_type, AUTOCOMPLETE)
+    if callback_type == AUTOCOMPLETE:
+        validate_autocomplete_result(interaction, data)
+        return None
     if callback_type == MESSAGE:
         message = new_response_message(backend, interaction, data, uploads, prefix=("data",))
         interaction.original_message_id = message.id
@@ -78,7 +90,7 @@ def apply_callback(
             edit_response_message(backend, interaction, source, data, uploads, prefix=("data",))
         interaction.original_message_id = source.id
         return source if callback_type == UPDATE else None
-    if callback_type in (PONG, AUTOCOMPLETE, MODAL):
+    if callback_type in (PONG, MODAL):
         return None
     choices = {
         "_errors": [{"code": "BASE_TYPE_CHOICES", "message": f"Value must be one of known types, not {callback_type}."}]

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 import discord
 import pytest
-from discord.ext import commands
 
 from tests.fake_discord import (
     FakeDiscord,
@@ -21,37 +20,7 @@ from tests.fake_discord import (
     discord_py_pointed_at,
     running_client,
 )
-
-
-def make_bot(intents: discord.Intents | None = None) -> commands.Bot:
-    return commands.Bot(command_prefix="!", intents=intents or discord.Intents.default(), guild_ready_timeout=0.1)
-
-
-def assert_clean(fake: FakeDiscord) -> None:
-    assert fake.stats.internal_errors == []
-    assert fake.stats.client_errors == []
-    assert fake.stats.rate_limited == 0
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-        assert server.stats.internal_errors == []
-
-
-class Outcome:
-    """What a command callback saw, handed to the test once it is set."""
-
-    def __init__(self) -> None:
-        self._future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-
-    def set(self, value: Any) -> None:
-        if not self._future.done():
-            self._future.set_result(value)
-
-    async def get(self, timeout: float = 5.0) -> Any:  # noqa: ASYNC109
-        return await asyncio.wait_for(self._future, timeout)
+from tests.fake_discord.checks import Outcome, assert_clean, make_bot
 
 
 async def test_bot_logs_in_and_becomes_ready(fake: FakeDiscord) -> None:

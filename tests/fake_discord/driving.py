@@ -1,0 +1,234 @@
+"""Driving the bot from a test: interactions (slash commands, autocomplete, clicks, selects), user messages.
+
+`BotDriving` is a mixin of `FakeDiscord`. Each helper returns once its gateway event is on the wire; interactions
+return an `InteractionHandle` to await the bot's answer (autocomplete returns the choices themselves).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from .autocomplete import build_autocomplete_interaction
+from .backend import Backend
+from .compose import add_mentions
+from .gateway import GatewayConnection
+from .interactions import (
+    BUTTON,
+    CommandOptions,
+    InteractionHandle,
+    build_command_interaction,
+    build_component_interaction,
+    default_user,
+    find_component,
+)
+from .server import drain
+from .state import CallbackRefusal, FakeChannel, FakeInteraction, FakeMessage, MessageEdit
+
+SELECT_TYPES = frozenset({3, 5, 6, 7, 8})
+USER_MENTION_FORMAT = "<@{}>"
+
+
+class CallbackRefused(Exception):
+    """The bot answered an interaction the way Discord refuses; ``refusal`` has the status and error body."""
+
+    def __init__(self, refusal: CallbackRefusal) -> None:
+        super().__init__(f"{refusal.status} {refusal.body}")
+        self.refusal = refusal
+
+
+class BotDriving:
+    """Helpers that act as Discord's users toward the connected bot (mixed into `FakeDiscord`)."""
+
+    backend: Backend
+
+    async def wait_for_gateway(self, timeout: float = 10.0) -> GatewayConnection:  # noqa: ASYNC109
+        """The first connection that identified (or resumed)."""
+        hub = self.backend.gateway
+        return await self.backend.state.wait_until(
+            lambda: next(iter(hub.ready_connections), None), timeout, "a bot session"
+        )
+
+    async def slash_command(
+        self,
+        name: str,
+        options: CommandOptions | None = None,
+        *,
+        channel_id: int | None = None,
+        user_id: int | None = None,
+        locale: str = "en-US",
+        attachment_size_limit: int | None = None,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> InteractionHandle:
+        """Send INTERACTION_CREATE for chat-input command ``name``; returns once it is on the wire.
+
+        In a guild channel it comes from member ``user_id`` (default ``tester``) of that channel's guild; in a DM
+        channel (`open_dm`) from its recipient, without guild or member, as Discord sends it.
+        """
+        connection = await self.wait_for_gateway(timeout)
+        channel_id = channel_id or self.backend.identity.channel_id
+        interaction = build_command_interaction(
+            self.backend,
+            name,
+            options,
+            channel_id=channel_id,
+            user_id=user_id or default_user(self.backend, channel_id),
+            locale=locale,
+            size_limit=attachment_size_limit or self.backend.config.attachment_size_limit,
+        )
+        return await self._dispatch_interaction(connection, interaction, timeout)
+
+    async def autocomplete(
+        self,
+        name: str,
+        options: CommandOptions | None = None,
+        *,
+        focused: str | None = None,
+        channel_id: int | None = None,
+        user_id: int | None = None,
+        locale: str = "en-US",
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> list[dict[str, Any]]:
+        """The choices the bot offers while option ``focused`` (default: the last one given) of ``/name`` is typed.
+
+        The focused option's value in ``options`` is the partial text typed so far. Sends an autocomplete
+        interaction (type 4) and returns the ``choices`` of the bot's type-8 answer; raises `CallbackRefused` if
+        Discord would refuse that answer (too many choices, bad names or values, too late). The interaction is in
+        `interactions` (``response_delay`` says how fast it was answered).
+        """
+        connection = await self.wait_for_gateway(timeout)
+        channel_id = channel_id or self.backend.identity.channel_id
+        interaction = build_autocomplete_interaction(
+            self.backend,
+            name,
+            options,
+            focused,
+            channel_id=channel_id,
+            user_id=user_id or default_user(self.backend, channel_id),
+            locale=locale,
+            size_limit=self.backend.config.attachment_size_limit,
+        )
+        handle = await self._dispatch_interaction(connection, interaction, timeout)
+        record = handle.record
+        await self.backend.state.wait_until(
+            lambda: record.callback or record.refusals, timeout, f"an answer to autocomplete interaction {record.id}"
+        )
+        if record.callback is None:
+            raise CallbackRefused(record.refusals[0])
+        return list(record.callback.data.get("choices") or [])
+
+    async def click_button(
+        self,
+        message_id: int,
+        custom_id: str,
+        *,
+        user_id: int | None = None,
+        locale: str = "en-US",
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> InteractionHandle:
+        """A click on the button ``custom_id`` of a message (a component interaction, message included)."""
+        component = self._component(message_id, custom_id)
+        if component["type"] != BUTTON:
+            raise ValueError(f"component {custom_id!r} is of type {component['type']}, not a button")
+        return await self._component_interaction(
+            message_id, {"custom_id": custom_id, "component_type": BUTTON}, user_id, locale, timeout
+        )
+
+    async def select_option(
+        self,
+        message_id: int,
+        custom_id: str,
+        values: Sequence[str],
+        *,
+        user_id: int | None = None,
+        locale: str = "en-US",
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> InteractionHandle:
+        """A choice in the select menu ``custom_id`` of a message."""
+        component = self._component(message_id, custom_id)
+        if component["type"] not in SELECT_TYPES:
+            raise ValueError(f"component {custom_id!r} is of type {component['type']}, not a select menu")
+        data = {"custom_id": custom_id, "component_type": component["type"], "values": list(values)}
+        return await self._component_interaction(message_id, data, user_id, locale, timeout)
+
+    async def send_user_message(
+        self,
+        channel_id: int,
+        user_id: int,
+        content: str,
+        *,
+        mentions: Sequence[int] = (),
+        reply_to: int | None = None,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> FakeMessage:
+        """A message by ``user_id``; each of ``mentions`` not already in ``content`` is prefixed as ``<@id>``.
+
+        In a guild channel the author must be a member of its guild; in a DM channel (`open_dm`), its recipient.
+        Returns once MESSAGE_CREATE is on the wire (to sessions with the guild-messages, in a DM the
+        direct-messages, intent).
+        """
+        channel = self.backend.state.channels[channel_id]
+        self._check_author(channel, user_id)
+        missing = [USER_MENTION_FORMAT.format(i) for i in dict.fromkeys(mentions) if f"<@{i}>" not in content]
+        edit = MessageEdit(content=" ".join([*missing, content]))
+        add_mentions(self.backend, edit, allowed=None)
+        message = self.backend.state.create_message(
+            channel, user_id, edit, type=19 if reply_to else 0, reference_id=reply_to
+        )
+        await drain(self.backend.gateway.publish_message("MESSAGE_CREATE", message), timeout)
+        return message
+
+    async def close_gateway(self, code: int = 4000, reason: str = "Closed by the test.") -> None:
+        """Close every gateway socket with ``code`` (4000 and 1000 make discord.py RESUME)."""
+        await drain(self.backend.gateway.close_all(code, reason), timeout=5.0)
+
+    def _check_author(self, channel: FakeChannel, user_id: int) -> None:
+        if channel.is_dm and user_id != channel.recipient_id:
+            raise LookupError(f"user {user_id} is not the recipient of DM channel {channel.id}")
+        if not channel.is_dm and self.backend.state.member(channel.guild_id, user_id) is None:
+            raise LookupError(f"user {user_id} is not a member of guild {channel.guild_id}")
+
+    def _component(self, message_id: int, custom_id: str) -> dict[str, Any]:
+        message = self.backend.state.live_message(message_id)
+        if message is None:
+            raise LookupError(f"no message {message_id}")
+        component = find_component(message.components, custom_id)
+        if component is None:
+            raise LookupError(f"message {message_id} has no component {custom_id!r}: {message.components}")
+        if component.get("disabled"):
+            raise ValueError(f"component {custom_id!r} is disabled")
+        return component
+
+    async def _component_interaction(
+        self,
+        message_id: int,
+        data: dict[str, Any],
+        user_id: int | None,
+        locale: str,
+        timeout: float,  # noqa: ASYNC109
+    ) -> InteractionHandle:
+        connection = await self.wait_for_gateway(timeout)
+        message = self.backend.state.messages[message_id]
+        interaction = build_component_interaction(
+            self.backend,
+            message,
+            data,
+            user_id=user_id or default_user(self.backend, message.channel_id),
+            locale=locale,
+            size_limit=self.backend.config.attachment_size_limit,
+        )
+        return await self._dispatch_interaction(connection, interaction, timeout)
+
+    async def _dispatch_interaction(
+        self,
+        connection: GatewayConnection,
+        interaction: FakeInteraction,
+        timeout: float,  # noqa: ASYNC109
+    ) -> InteractionHandle:
+        sent_at = await asyncio.wait_for(connection.dispatch("INTERACTION_CREATE", interaction.payload), timeout)
+        if sent_at is None:
+            raise ConnectionError("the gateway connection closed before INTERACTION_CREATE was sent")
+        interaction.dispatched_at = sent_at
+        self.backend.state.changed()
+        return InteractionHandle(self.backend, interaction)
