@@ -45,11 +45,14 @@ def settings(tmp_path: Path, fake: FakeDiscord, emulator: EmulatorServer) -> Set
 
 @pytest.fixture
 def start_bot(fake: FakeDiscord, settings: Settings) -> StartBot:
-    """`async with start_bot(**setting_overrides) as bot:` runs a bot until the block ends (a restart: twice)."""
+    """`async with start_bot(**setting_overrides) as bot:` runs a bot until the block ends (a restart: twice).
+
+    The overrides are validated like the environment would be (e.g. `draw_sizes="800x600,640x480"`).
+    """
 
     @asynccontextmanager
     async def start(**overrides: Any) -> AsyncIterator[FusionBot]:
-        bot = FusionBot(settings.model_copy(update=overrides), guild_ready_timeout=0.05)
+        bot = FusionBot(load_settings(**(settings.model_dump() | overrides)), guild_ready_timeout=0.05)
         async with running_client(fake, bot):
             yield bot
 

@@ -268,3 +268,16 @@ async def test_options_and_the_askers_id_reach_the_request(
     assert (defaults["temperature"], defaults["top_p"], defaults["max_new_tokens"]) == (0.8, 0.7, 2048)
     assert tuned["user_id"] == str(fake.user_id)
     assert tuned["stream"] is True and tuned["mh_model_name"] == "Artist_V0.1.3"
+
+
+async def test_in_a_direct_message_anyone_may_reset_their_conversation(fake: FakeDiscord, start_bot: StartBot) -> None:
+    dm = fake.open_dm(fake.user_id)
+    async with start_bot():
+        await ask(fake, "my name is Ana", channel_id=dm)
+        reset = await fake.slash_command("reset", {}, channel_id=dm)
+        await reset.responded()
+        [forgotten] = await ask(fake, "who am I?", channel_id=dm)
+
+    assert "Conversation cleared" in (await reset.original_message()).content
+    assert "This is the first message of the conversation" in forgotten.content
+    assert_discord_was_happy(fake)

@@ -258,3 +258,43 @@ async def test_shutdown_tells_a_drawing_request_it_was_interrupted(fake: FakeDis
         await fake.wait_until(lambda: "Drawing" in reply.content)
     assert "Interrupted: the bot was restarting" in reply.content
     assert buttons(reply)[0].startswith("draw:retry:")
+
+
+async def test_model_and_size_are_autocompleted_from_the_menu(fake: FakeDiscord, start_bot: StartBot) -> None:
+    async with start_bot(draw_sizes="800x600"):
+        models = await fake.autocomplete("draw", {"prompt": "a fox", "model": "artist v0.3"}, focused="model")
+        sizes = await fake.autocomplete("draw", {"prompt": "a fox", "size": "80"}, focused="size")
+    assert [choice["value"] for choice in models] == ["Artist V0.3.0 Beta", "Artist v0.3.5 Beta"]
+    assert [choice["value"] for choice in sizes] == ["800x600"]
+    assert_discord_was_happy(fake)
+
+
+async def test_a_busy_server_does_not_hold_up_another(fake: FakeDiscord, start_bot: StartBot) -> None:
+    other_guild = fake.add_guild("Other server")
+    other_channel = fake.default_channel_of(other_guild)
+    busy_second = fake.add_member("busy second")
+    other_user = fake.add_member("other", guild_id=other_guild)
+    async with start_bot(draw_max_concurrent=2, draw_max_concurrent_per_server=1, draw_cooldown_seconds=0):
+        first = await fake.slash_command("draw", {"prompt": f"first {SLOW}"})
+        first_reply = await first.original_message()
+        await fake.wait_until(lambda: "Drawing" in first_reply.content)
+        held = await fake.slash_command("draw", {"prompt": "held back"}, user_id=busy_second)
+        held_reply = await held.original_message()
+        await fake.wait_until(lambda: "Waiting" in held_reply.content)
+        other = await fake.slash_command(
+            "draw", {"prompt": "other server"}, channel_id=other_channel, user_id=other_user
+        )
+        other_reply = await other.original_message()
+        await fake.wait_until(lambda: is_final(other_reply), timeout=20)
+        assert "next in line" in held_reply.content  # still waiting: its server is at its limit
+    assert other_reply.files
+    assert_discord_was_happy(fake)
+
+
+async def test_pictures_can_be_drawn_in_a_direct_message(fake: FakeDiscord, start_bot: StartBot) -> None:
+    dm = fake.open_dm(fake.user_id)
+    async with start_bot():
+        interaction = await fake.slash_command("draw", {"prompt": "a fox"}, channel_id=dm)
+        reply = await interaction.original_message()
+        await fake.wait_until(lambda: is_final(reply), timeout=20)
+    assert reply.channel_id == dm and reply.files
