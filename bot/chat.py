@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import discord
 
 from bot.downloads import DownloadError, PictureDownloader
+from bot.errors import UserFacingError
 from bot.fusion import ChatRequest, FinalResult, FusionClient, StreamFailed, TextPiece
 from bot.store import ContextBudget, Store
 from bot.streaming import ReplyTarget, StreamingReply
@@ -84,25 +85,45 @@ class ChatService:
         *,
         options: dict[str, Any] | None = None,
         max_picture_bytes: int = DEFAULT_UPLOAD_LIMIT,
+        name_speakers: bool = False,
     ) -> Outcome:
-        """Store the question, stream the answer into `target`, store the answer; return how it ended."""
+        """Store the question, stream the answer into `target`, store the answer; return how it ended.
+
+        With `name_speakers` (a channel several people talk in), each question in the context carries its
+        author's display name, so the model can tell them apart.
+        """
+        self._refuse_if_closing()
         question_id, messages = await self.store.start_exchange(
-            channel_id, prompt, self.budget, author_id=asker.user_id, author_name=asker.display_name
+            channel_id,
+            prompt,
+            self.budget,
+            author_id=asker.user_id,
+            author_name=asker.display_name,
+            name_speakers=name_speakers,
         )
         chosen = {name: value for name, value in (options or {}).items() if value is not None}
         answer_id = await self.store.append_turn(channel_id, "assistant", "", complete=False, request_options=chosen)
         request = self.client.new_request(messages, user_id=str(asker.user_id), **chosen)
         return await self._stream_answer(request, answer_id, question_id, target, views, max_picture_bytes)
 
-    async def regenerate(self, answer_id: int, asker_id: int, target: ReplyTarget, views: ReplyViews) -> Outcome:
+    async def regenerate(
+        self, answer_id: int, asker_id: int, target: ReplyTarget, views: ReplyViews, *, name_speakers: bool = False
+    ) -> Outcome:
         """Replace a stored answer with a new one to the same context and options, shown in `target`."""
+        self._refuse_if_closing()
         turn = await self.store.turn(answer_id)
         if turn is None or turn.role != "assistant":
             raise LookupError(f"no answer {answer_id}")
-        messages = await self.store.context(turn.channel_id, self.budget, before_turn=answer_id)
+        messages = await self.store.context(
+            turn.channel_id, self.budget, before_turn=answer_id, name_speakers=name_speakers
+        )
         await self.store.update_turn(answer_id, complete=False)
         request = self.client.new_request(messages, user_id=str(asker_id), **turn.request_options)
         return await self._stream_answer(request, answer_id, None, target, views, DEFAULT_UPLOAD_LIMIT)
+
+    def _refuse_if_closing(self) -> None:
+        if self._closing:
+            raise UserFacingError("The bot is restarting. Please ask again in a minute.")
 
     def is_streaming(self, answer_id: int) -> bool:
         return answer_id in self._streams
@@ -132,8 +153,6 @@ class ChatService:
         views: ReplyViews,
         max_picture_bytes: int,
     ) -> Outcome:
-        if self._closing:
-            raise RuntimeError("the chat service is shutting down")
         current = asyncio.current_task()
         if current is not None:
             self._answers.add(current)

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     draw_in_chat_context: bool = False
     draw_progress_seconds: PositiveFloat = 5.0
 
+    conversations_enabled: bool = True
+    conversation_threads: bool = False
+
     database_url: str = f"{SQLITE_PREFIX}data/fusionbot.sqlite3"
     context_max_messages: int = Field(default=40, ge=2, le=1000)
     context_max_tokens: int = Field(default=4000, ge=100, le=1_000_000)

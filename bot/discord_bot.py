@@ -28,7 +28,7 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.chat", "cogs.draw")
+EXTENSIONS = ("cogs.chat", "cogs.draw", "cogs.conversations")
 COMMAND_HASH_KEY = "application_commands_hash"
 GENERIC_FAILURE = "Something went wrong while handling this command. It has been logged."
 
@@ -42,10 +42,26 @@ def point_discord_at(api_base: str, gateway_url: str) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
+MESSAGE_CONTENT_REFUSED = (
+    "Discord refused the Message Content intent (close code 4014), which channel conversations need. "
+    "To turn them on: Discord developer portal > your application > Bot > Privileged Gateway Intents > "
+    "switch on MESSAGE CONTENT INTENT, then restart the bot. To silence this, set CONVERSATIONS_ENABLED=false. "
+    "Carrying on with slash commands only."
+)
+
+
 def slash_command_intents() -> discord.Intents:
     """What slash commands need: no message events, which would otherwise arrive for every edit of every answer."""
     intents = discord.Intents.default()
     intents.guild_messages = intents.dm_messages = False
+    return intents
+
+
+def bot_intents(conversations: bool) -> discord.Intents:
+    """Slash commands' intents, plus messages and their content (privileged) when channel conversations are on."""
+    intents = slash_command_intents()
+    if conversations:
+        intents.guild_messages = intents.dm_messages = intents.message_content = True
     return intents
 
 
@@ -89,7 +105,7 @@ class FusionBot(commands.Bot):
         super().__init__(
             http_trace=self.rate_limits.trace_config(),
             command_prefix=commands.when_mentioned,
-            intents=slash_command_intents(),
+            intents=bot_intents(settings.conversations_enabled),
             tree_cls=FusionCommandTree,
             help_command=None,
             **options,  # type: ignore[arg-type]
@@ -130,6 +146,27 @@ class FusionBot(commands.Bot):
         await self.store.set_state(COMMAND_HASH_KEY, digest)
         log.info("slash commands synced (%d)", len(definitions))
         return True
+
+    @property
+    def conversations_on(self) -> bool:
+        """Whether channel conversations run: enabled in settings, and Discord granted the message content."""
+        return self.intents.message_content
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No text commands: messages are only for channel conversations (a cog's listener)."""
+
+    async def connect(self, *, reconnect: bool = True) -> None:
+        """Connect to the gateway; if Discord refuses the message content intent, say what to do and carry on
+        without it, so that the slash commands keep working."""
+        try:
+            await super().connect(reconnect=reconnect)
+        except discord.PrivilegedIntentsRequired:
+            if not self.intents.message_content:
+                raise
+            log.error(MESSAGE_CONTENT_REFUSED)
+            # discord.py reads the intents to identify with from here; there is no public way to change them.
+            self._connection._intents = slash_command_intents()
+            await super().connect(reconnect=reconnect)
 
     async def on_ready(self) -> None:
         log.info("logged in as %s (%s) in %d servers", self.user, self.user and self.user.id, len(self.guilds))

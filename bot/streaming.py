@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 GENERATING_MARKER = " \u258c"  # a block cursor after the text while it grows
 _MARKER_ROOM = len(GENERATING_MARKER)
+TYPING_LIMIT_SECONDS = 120.0  # the longest the bot shows itself typing before an answer's first text
 
 
 class ReplyTarget(Protocol):
@@ -249,11 +250,36 @@ class InteractionReply(_ReplyMessages):
 
 
 class ChannelReply(_ReplyMessages):
-    """A reply made of plain channel messages: new ones, or existing ones reused (an answer regenerated)."""
+    """A reply made of plain channel messages: new ones, or existing ones reused (an answer regenerated).
 
-    def __init__(self, channel: discord.abc.Messageable, existing_ids: Sequence[int] = ()) -> None:
+    With `reply_to`, the first message is a Discord reply to that message; with `typing`, the channel shows the
+    bot typing until the first message appears (at most `TYPING_LIMIT_SECONDS`). Call `close` when done.
+    """
+
+    def __init__(
+        self,
+        channel: discord.abc.Messageable,
+        existing_ids: Sequence[int] = (),
+        *,
+        reply_to: discord.Message | None = None,
+        typing: bool = False,
+    ) -> None:
         super().__init__([channel.get_partial_message(message_id) for message_id in existing_ids])  # type: ignore[attr-defined]
         self._channel = channel
+        self._reply_to = reply_to
+        self._typing = asyncio.create_task(self._type(), name="typing") if typing else None
+
+    def close(self) -> None:
+        """Stop showing the bot typing, if it still does."""
+        if self._typing is not None:
+            self._typing.cancel()
+
+    async def _type(self) -> None:
+        try:
+            async with asyncio.timeout(TYPING_LIMIT_SECONDS), self._channel.typing():
+                await asyncio.Future()  # until cancelled by the first message, or the time limit
+        except (TimeoutError, discord.HTTPException) as error:
+            log.debug("typing indicator ended: %r", error)
 
     @property
     def bucket(self) -> str:
@@ -262,4 +288,14 @@ class ChannelReply(_ReplyMessages):
     async def _create(
         self, content: str, view: discord.ui.View | None, files: Sequence[discord.File], embeds: Sequence[discord.Embed]
     ) -> AnyMessage:
-        return await self._channel.send(content, view=view, files=list(files), embeds=list(embeds))  # type: ignore[arg-type]
+        reference = self._reply_to if not self._messages else None
+        sent = await self._channel.send(
+            content,
+            view=view,
+            files=list(files),
+            embeds=list(embeds),
+            reference=reference,
+            mention_author=False,  # type: ignore[arg-type]
+        )
+        self.close()
+        return sent

@@ -94,7 +94,9 @@ class RegenerateButton(
             return
         await interaction.response.defer()
         target = ChannelReply(interaction.channel, turn.message_ids)  # type: ignore[arg-type]
-        await bot.chat.regenerate(self.answer_id, interaction.user.id, target, CHAT_BUTTONS)
+        await bot.chat.regenerate(
+            self.answer_id, interaction.user.id, target, CHAT_BUTTONS, name_speakers=interaction.guild is not None
+        )
 
 
 class ChatButtons:
@@ -146,6 +148,7 @@ class ChatCog(commands.Cog):
             CHAT_BUTTONS,
             options={"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens},
             max_picture_bytes=interaction.filesize_limit,
+            name_speakers=interaction.guild is not None,  # the channel's context is shared by its members
         )
 
     @app_commands.command(name="reset", description="Forget this channel's conversation; the next /chat starts afresh.")

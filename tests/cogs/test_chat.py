@@ -59,7 +59,7 @@ async def test_short_answer_streams_into_the_reply(fake: FakeDiscord, start_bot:
     async with start_bot():
         [reply] = await ask(fake, "hello there [emu:delay=0.02]")
 
-    assert 'You said: "hello there"' in reply.content
+    assert 'You said: "tester: hello there"' in reply.content
     assert GENERATING_MARKER not in reply.content
     contents = [version.content for version in reply.versions]
     assert any(c.endswith(GENERATING_MARKER) for c in contents), "the answer was shown while it grew"
@@ -188,7 +188,9 @@ async def test_regenerate_works_after_a_restart(
 
     regenerated = received_requests(emulator.app)[before:]
     assert len(regenerated) == 1
-    assert [m["content"] for m in regenerated[0].body["messages"]] == ["tell me something"]
+    assert [m["content"] for m in regenerated[0].body["messages"]] == [
+        "tester: tell me something"
+    ]  # who said it, in a server
     assert (regenerated[0].body["temperature"], regenerated[0].body["max_new_tokens"]) == (0.3, 500)  # as asked
     assert reply.content == first_answer  # the emulator answers the same context the same way
     assert_discord_was_happy(fake)
@@ -206,7 +208,7 @@ async def test_context_survives_a_restart_and_reset_clears_it(fake: FakeDiscord,
         await reset.responded()
         [forgotten] = await ask(fake, "who am I?")
 
-    assert 'it began with "my name is Ana"' in remembered.content
+    assert 'it began with "tester: my name is Ana"' in remembered.content
     assert "This is the first message of the conversation" in forgotten.content
     refusal = (await refused.original_message()).content
     assert "only members with Manage Messages" in refusal
@@ -220,7 +222,7 @@ async def test_thirty_channels_at_once_without_cross_talk(fake: FakeDiscord, sta
             *(ask(fake, f"I am room {i} [emu:delay=0.01]", channel_id=channel) for i, channel in enumerate(channels))
         )
     for i, [reply] in enumerate(replies):
-        assert f'You said: "I am room {i}"' in reply.content
+        assert f'You said: "tester: I am room {i}"' in reply.content
         assert "earlier messages" not in reply.content
     assert_discord_was_happy(fake)
 
@@ -242,7 +244,7 @@ async def test_commands_are_synced_only_when_they_change(fake: FakeDiscord, star
     async with start_bot():
         pass
     assert len(fake.command_syncs) == 1
-    assert {command["name"] for command in fake.command_syncs[0]} == {"chat", "reset", "draw", "draw-queue"}
+    assert {command["name"] for command in fake.command_syncs[0]} == {"chat", "reset", "draw", "draw-queue", "channel"}
 
 
 async def test_shutdown_marks_an_answer_in_progress_as_interrupted(fake: FakeDiscord, start_bot: StartBot) -> None:
