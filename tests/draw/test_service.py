@@ -194,41 +194,44 @@ async def test_pictures_waiting_in_the_queue_count_against_the_quota(make_servic
         await service.admit(spec(), ALICE)
 
 
+async def start_slow_picture(
+    service: DrawService, requester: Requester = ALICE
+) -> tuple[int, asyncio.Task[DrawOutcome]]:
+    """Admit a picture that takes 30 s to draw, and return its id and task once it is being drawn."""
+    slow, display = spec("a fox [emu:picture-delay=30]"), RecordingDisplay()
+    ticket = await service.admit(slow, requester)
+    drawing = asyncio.create_task(service.draw(ticket, slow, display, max_bytes=2**20))
+    await display.started.wait()
+    return ticket.generation_id, drawing
+
+
 async def test_a_cancelled_request_says_who_cancelled_it_and_frees_its_place(
     make_service: MakeService, parts: tuple[Store, aiohttp.ClientSession]
 ) -> None:
     service = make_service(max_drawing=1)
-    slow = spec("a fox [emu:picture-delay=30]")
-    first_display = RecordingDisplay()
-    first_ticket = await service.admit(slow, ALICE)
-    first = asyncio.create_task(service.draw(first_ticket, slow, first_display, max_bytes=2**20))
+    first_id, first = await start_slow_picture(service)
     waiting_ticket = await service.admit(spec(), BOB)
     waiting = asyncio.create_task(service.draw(waiting_ticket, spec(), RecordingDisplay(), max_bytes=2**20))
-    await first_display.started.wait()
 
-    assert await service.cancel(first_ticket.generation_id, "Cancelled by Mod.")
+    assert await service.cancel(first_id, "Cancelled by Mod.")
     outcome = await first
     assert (outcome.status, outcome.reason) == (DrawStatus.CANCELLED, "Cancelled by Mod.")
     assert (await waiting).status is DrawStatus.DONE  # it got the freed turn
-    stored = await parts[0].generation(first_ticket.generation_id)
+    stored = await parts[0].generation(first_id)
     assert stored is not None and stored.status == "cancelled"
-    assert not await service.cancel(first_ticket.generation_id, "again")
+    assert not await service.cancel(first_id, "again")
 
 
 async def test_closing_interrupts_requests_in_progress_and_refuses_new_ones(
     make_service: MakeService, parts: tuple[Store, aiohttp.ClientSession]
 ) -> None:
     service = make_service(max_drawing=1)
-    slow = spec("a fox [emu:picture-delay=30]")
-    display = RecordingDisplay()
-    ticket = await service.admit(slow, ALICE)
-    drawing = asyncio.create_task(service.draw(ticket, slow, display, max_bytes=2**20))
-    await display.started.wait()
+    generation_id, drawing = await start_slow_picture(service)
     await service.close()
     outcome = await drawing
     assert outcome.status is DrawStatus.INTERRUPTED
     assert "restarting" in outcome.reason
-    stored = await parts[0].generation(ticket.generation_id)
+    stored = await parts[0].generation(generation_id)
     assert stored is not None and stored.status == "failed"
     with pytest.raises(DrawRefusedError, match="restarting"):
         await service.admit(spec(), BOB)
