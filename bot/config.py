@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     draw_progress_seconds: PositiveFloat = 5.0
 
     conversations_enabled: bool = True
+    direct_messages_enabled: bool = True
     conversation_threads: bool = False
 
     database_url: str = f"{SQLITE_PREFIX}data/fusionbot.sqlite3"

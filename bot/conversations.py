@@ -11,14 +11,17 @@ text channel gets a thread of its own, where every later message is answered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import discord
 
+from bot.access import Access, AccessRefusedError, Place
 from bot.chat import Asker, ChatService, ReplyViews
 from bot.store import Store
 from bot.streaming import ChannelReply
@@ -26,6 +29,7 @@ from bot.streaming import ChannelReply
 log = logging.getLogger(__name__)
 
 THREAD_NAME_LIMIT = 90  # Discord allows 100
+REFUSAL_SHOWN_SECONDS = 20.0  # a refusal in a channel is everyone's to see, so it does not stay
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,7 @@ class ChannelConversations:
 
     chat: ChatService
     store: Store
+    access: Access
     views: ReplyViews
     threads: bool = False
     turns: ChannelTurns = field(default_factory=ChannelTurns)
@@ -110,6 +115,14 @@ class ChannelConversations:
         enabled = await self.store.conversations_enabled(incoming.channel_id)
         if not wants_answer(incoming, channel_enabled=enabled):
             return
+        place = Place.of_message(message)
+        try:
+            server = await self.access.check(place, chat=True)
+        except AccessRefusedError as refused:
+            await self._refuse(message, incoming, refused)
+            return
+        await self.access.record_chat(place)
+        options = {"temperature": server.defaults.get("temperature")} if server is not None else {}
         channel: discord.abc.Messageable = message.channel
         reply_to: discord.Message | None = message
         if self.threads and isinstance(message.channel, discord.TextChannel):
@@ -118,10 +131,14 @@ class ChannelConversations:
                 reply_to = None  # the thread starts from the message already
             except discord.HTTPException as error:
                 log.warning("could not open a thread in channel %d, answering there: %s", incoming.channel_id, error)
-        await self.answer(channel, incoming, reply_to)
+        await self.answer(channel, incoming, reply_to, options)
 
     async def answer(
-        self, channel: discord.abc.Messageable, incoming: ChannelMessage, reply_to: discord.Message | None
+        self,
+        channel: discord.abc.Messageable,
+        incoming: ChannelMessage,
+        reply_to: discord.Message | None,
+        options: dict[str, Any] | None = None,
     ) -> None:
         channel_id = getattr(channel, "id", incoming.channel_id)
         async with self.turns.turn(channel_id):
@@ -133,10 +150,18 @@ class ChannelConversations:
                     Asker(incoming.author_id, incoming.author_name),
                     target,
                     self.views,
+                    options=options,
                     name_speakers=incoming.guild_id is not None,
                 )
             finally:
                 target.close()
+
+    async def _refuse(self, message: discord.Message, incoming: ChannelMessage, refused: AccessRefusedError) -> None:
+        """Say why, briefly, to someone who addressed the bot; stay silent in a channel it is not meant to read."""
+        log.debug("not answering message %d: %s", message.id, refused)
+        if incoming.mentions_bot or incoming.replies_to_bot or incoming.guild_id is None:
+            with contextlib.suppress(discord.HTTPException):
+                await message.reply(refused.user_message, mention_author=False, delete_after=REFUSAL_SHOWN_SECONDS)
 
     async def _open_thread(self, message: discord.Message, incoming: ChannelMessage) -> discord.Thread:
         thread = await message.create_thread(name=thread_name(incoming.text))

@@ -16,6 +16,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.access import Access
 from bot.chat import ChatService
 from bot.config import Settings
 from bot.downloads import PictureDownloader
@@ -28,7 +29,7 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.chat", "cogs.draw", "cogs.conversations")
+EXTENSIONS = ("cogs.chat", "cogs.draw", "cogs.conversations", "cogs.config")
 COMMAND_HASH_KEY = "application_commands_hash"
 GENERIC_FAILURE = "Something went wrong while handling this command. It has been logged."
 
@@ -92,9 +93,10 @@ async def send_private(interaction: discord.Interaction, message: str) -> None:
 
 
 class FusionBot(commands.Bot):
-    """The bot, with the services its cogs use: `store`, `fusion`, `chat`, `draws` and `draw_menu`."""
+    """The bot, with the services its cogs use: `store`, `access`, `fusion`, `chat`, `draws` and `draw_menu`."""
 
     store: Store
+    access: Access
     fusion: FusionClient
     chat: ChatService
     draws: DrawService
@@ -118,6 +120,7 @@ class FusionBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         self.store = await Store.open(self.settings.database_path)
+        self.access = Access(self.store, dms_allowed=self.settings.direct_messages_enabled)
         self._session = new_http_session()
         self._downloader = PictureDownloader(
             allow_private=self.settings.image_fetch_allow_private, timeout=self.settings.image_fetch_timeout

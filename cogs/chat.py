@@ -12,8 +12,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.access import Place
 from bot.chat import Asker
 from bot.discord_bot import send_private
+from bot.errors import UserFacingError
 from bot.streaming import ChannelReply, InteractionReply
 
 if TYPE_CHECKING:
@@ -92,6 +94,11 @@ class RegenerateButton(
         if bot.chat.is_streaming(self.answer_id):
             await send_private(interaction, "This answer is still being written.")
             return
+        try:
+            await bot.access.check(Place.of_interaction(interaction))
+        except UserFacingError as refused:
+            await send_private(interaction, refused.user_message)
+            return
         await interaction.response.defer()
         target = ChannelReply(interaction.channel, turn.message_ids)  # type: ignore[arg-type]
         await bot.chat.regenerate(
@@ -139,7 +146,12 @@ class ChatCog(commands.Cog):
         top_p: app_commands.Range[float, 0.01, 1.0] | None = None,
         max_new_tokens: app_commands.Range[int, 1, 8192] | None = None,
     ) -> None:
+        place = Place.of_interaction(interaction)
+        server = await self.bot.access.check(place, chat=True)
+        if temperature is None and server is not None:
+            temperature = server.defaults.get("temperature")
         await interaction.response.defer(thinking=True)
+        await self.bot.access.record_chat(place)
         await self.bot.chat.answer(
             interaction.channel_id or interaction.user.id,
             prompt,

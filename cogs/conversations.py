@@ -66,7 +66,7 @@ class ConversationsCog(commands.Cog):
     def __init__(self, bot: FusionBot) -> None:
         self.bot = bot
         self.conversations = ChannelConversations(
-            bot.chat, bot.store, CHAT_BUTTONS, threads=bot.settings.conversation_threads
+            bot.chat, bot.store, bot.access, CHAT_BUTTONS, threads=bot.settings.conversation_threads
         )
 
     @commands.Cog.listener()

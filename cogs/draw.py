@@ -14,6 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.access import Place
 from bot.discord_bot import send_private
 from bot.draw import DrawSpec, Requester, Ticket, reroll, variation
 from bot.draw.reply import DrawReply
@@ -102,6 +103,7 @@ class _DrawAgainButton(_PictureButton):
         if generation is None:
             await send_private(interaction, "This picture request is no longer stored, so it cannot be repeated.")
             return
+        await bot.access.check(Place.of_interaction(interaction))
         stored = DrawSpec.of(generation)
         # Checked against today's menu: a model or size an administrator has since removed is refused.
         spec = bot.draw_menu.spec(
@@ -254,10 +256,12 @@ class DrawCog(commands.Cog):
         scale: app_commands.Range[int, 1, 20] | None = None,
         controlnet: str | None = None,
     ) -> None:
+        server = await self.bot.access.check(Place.of_interaction(interaction))
+        defaults = server.defaults if server is not None else {}
         spec = self.bot.draw_menu.spec(
             prompt,
-            model=model,
-            size=size,
+            model=model or defaults.get("model"),
+            size=size or defaults.get("size"),
             seed=seed,
             scale=scale,
             controlnet="" if controlnet == NO_CONTROLNET else controlnet,

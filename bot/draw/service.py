@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.downloads import DownloadError, Picture, PictureDownloader
 from bot.draw.options import DrawSpec
 from bot.draw.queue import DrawQueue, DrawRefusedError, Ticket
+from bot.durations import describe_wait
 from bot.fusion import FusionClient, FusionError, Message, ModerationError, UnsupportedModelError
 from bot.store import GenerationStatus, ImageGeneration, Store
 
@@ -250,18 +251,6 @@ class DrawService:
             generation.channel_id, "user", outcome.spec.drawing_prompt(), author_id=generation.user_id
         )
         await self.store.append_turn(generation.channel_id, "assistant", f"[picture: {outcome.picture.filename}]")
-
-
-def describe_wait(seconds: float) -> str:
-    """A wait in words a user reads at a glance: 45 s, 3 min, 2 h 5 min."""
-    seconds = max(1, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = -(-seconds // 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def _generation(spec: DrawSpec, requester: Requester, now: float) -> ImageGeneration:

@@ -3,6 +3,7 @@
 from bot.store.context import ContextBudget, estimate_tokens
 from bot.store.migrations import MigrationError, StoreError
 from bot.store.pictures import DrawUsage, GenerationStatus, ImageGeneration
+from bot.store.servers import ServerSettings
 from bot.store.store import CONSOLE_CHANNEL_ID, Store, Turn
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "GenerationStatus",
     "ImageGeneration",
     "MigrationError",
+    "ServerSettings",
     "Store",
     "StoreError",
     "Turn",

@@ -146,6 +146,15 @@ class PictureRecords:
                 (user_id, guild_id, kind, tokens, time.time() if at is None else at),
             )
 
+    async def latest_use(self, user_id: int, kind: UsageKind, *, guild_id: int | None) -> float | None:
+        """When the user last used `kind` in this server (or in DMs, for None)."""
+        async with self._lock:
+            rows = await self._conn.execute_fetchall(
+                "SELECT MAX(created_at) FROM usage_events WHERE user_id = ? AND kind = ? AND guild_id IS ?",
+                (user_id, kind, guild_id),
+            )
+        return next(iter(rows))[0]
+
     async def usage_since(self, user_id: int, kind: UsageKind, since: float) -> tuple[int, float | None]:
         """How many uses of `kind` the user made since `since`, and when the latest of them was."""
         async with self._lock:

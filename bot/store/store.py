@@ -24,6 +24,7 @@ from bot.fusion import Message
 from bot.store.context import ContextBudget, ContextTurn, estimate_tokens, select_context
 from bot.store.migrations import Migration, StoreError, discover_migrations, migrate
 from bot.store.pictures import PictureRecords
+from bot.store.servers import ServerRecords
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ async def _enable_wal(conn: aiosqlite.Connection) -> None:
             await asyncio.sleep(0.05 * (attempt + 1))
 
 
-class Store(PictureRecords):
+class Store(PictureRecords, ServerRecords):
     """Everything the bot remembers. Open with `Store.open(path)`; close when done."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:

@@ -244,7 +244,14 @@ async def test_commands_are_synced_only_when_they_change(fake: FakeDiscord, star
     async with start_bot():
         pass
     assert len(fake.command_syncs) == 1
-    assert {command["name"] for command in fake.command_syncs[0]} == {"chat", "reset", "draw", "draw-queue", "channel"}
+    assert {command["name"] for command in fake.command_syncs[0]} == {
+        "chat",
+        "reset",
+        "draw",
+        "draw-queue",
+        "channel",
+        "config",
+    }
 
 
 async def test_shutdown_marks_an_answer_in_progress_as_interrupted(fake: FakeDiscord, start_bot: StartBot) -> None:

@@ -18,7 +18,15 @@ from .backend import MIB, CommandSync
 from .driving import CallbackRefused
 from .fake import FakeDiscord
 from .harness import RunningClient, discord_py_pointed_at, running_client
-from .interactions import AttachmentOption, InteractionHandle, Subcommand, SubcommandGroup, UserOption
+from .interactions import (
+    AttachmentOption,
+    ChannelOption,
+    InteractionHandle,
+    RoleOption,
+    Subcommand,
+    SubcommandGroup,
+    UserOption,
+)
 from .ratelimit import DEFAULT_RATE_LIMITS, RateLimit
 from .state import (
     CallbackRecord,
@@ -40,6 +48,7 @@ __all__ = [
     "CallbackRecord",
     "CallbackRefusal",
     "CallbackRefused",
+    "ChannelOption",
     "CommandSync",
     "ErrorRecord",
     "FakeChannel",
@@ -49,6 +58,7 @@ __all__ = [
     "FakeMessage",
     "InteractionHandle",
     "RateLimit",
+    "RoleOption",
     "RunningClient",
     "Stats",
     "StoredAttachment",

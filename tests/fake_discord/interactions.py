@@ -2,8 +2,9 @@
 
 `build_command_interaction` / `build_component_interaction` produce the full object discord.py 2.7 parses
 (``attachment_size_limit`` and ``member.flags`` included: without them the client's gateway task dies).
-Options are given as a mapping; their type is inferred (str 3, bool 5, int 4, float 10), `UserOption` and
-`AttachmentOption` give types 6 and 11 with their ``resolved`` data, and `Subcommand` / `SubcommandGroup` nest.
+Options are given as a mapping; their type is inferred (str 3, bool 5, int 4, float 10); `UserOption`,
+`ChannelOption`, `RoleOption` and `AttachmentOption` give types 6, 7, 8 and 11 with their ``resolved`` data;
+`Subcommand` / `SubcommandGroup` nest.
 An interaction in a guild channel carries that guild (``guild_id``, ``guild``, ``member`` with its permissions there,
 context 0); one in a DM channel carries ``user`` instead, context 1 (BOT_DM) and the DM ``app_permissions``.
 """
@@ -17,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import payloads
-from .state import DM_APP_PERMISSIONS, CallbackRecord, FakeChannel, FakeInteraction, FakeMessage
+from .state import ALL_PERMISSIONS, DM_APP_PERMISSIONS, CallbackRecord, FakeChannel, FakeInteraction, FakeMessage
 
 if TYPE_CHECKING:
     from .backend import Backend
 
-STRING, INTEGER, BOOLEAN, USER, NUMBER, ATTACHMENT = 3, 4, 5, 6, 10, 11
+STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, NUMBER, ATTACHMENT = 3, 4, 5, 6, 7, 8, 10, 11
 SUBCOMMAND, SUBCOMMAND_GROUP = 1, 2
 BUTTON = 2
 
@@ -33,13 +34,23 @@ class UserOption:
 
 
 @dataclass(frozen=True)
+class ChannelOption:
+    channel_id: int
+
+
+@dataclass(frozen=True)
+class RoleOption:
+    role_id: int
+
+
+@dataclass(frozen=True)
 class AttachmentOption:
     filename: str
     data: bytes
     content_type: str | None = None
 
 
-OptionValue = str | int | float | bool | UserOption | AttachmentOption
+OptionValue = str | int | float | bool | UserOption | ChannelOption | RoleOption | AttachmentOption
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,15 @@ class OptionBuilder:
     def option(self, name: str, value: OptionValue) -> dict[str, Any]:
         if isinstance(value, UserOption):
             return {"name": name, "type": USER, "value": str(self.resolve_user(value.user_id))}
+        if isinstance(value, ChannelOption):
+            channel = self.backend.state.channels[value.channel_id]
+            resolved = payloads.channel(channel) | {"permissions": str(ALL_PERMISSIONS)}
+            self.resolved.setdefault("channels", {})[str(channel.id)] = resolved
+            return {"name": name, "type": CHANNEL, "value": str(channel.id)}
+        if isinstance(value, RoleOption):
+            role = self.backend.state.roles[value.role_id]
+            self.resolved.setdefault("roles", {})[str(role.id)] = payloads.role(role)
+            return {"name": name, "type": ROLE, "value": str(role.id)}
         if isinstance(value, AttachmentOption):
             return {"name": name, "type": ATTACHMENT, "value": str(self.resolve_attachment(value))}
         if isinstance(value, bool):
