@@ -59,8 +59,11 @@ class DownloadError(Exception):
     user_message = "The picture could not be downloaded. Please try again."
 
     def __init__(self, detail: str = "") -> None:
-        super().__init__(detail or self.user_message)
+        super().__init__(detail)  # not `user_message`: a subclass's may need fields it has not set yet
         self.detail = detail
+
+    def __str__(self) -> str:
+        return self.detail or self.user_message
 
 
 class NotAllowedError(DownloadError):

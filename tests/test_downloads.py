@@ -24,6 +24,7 @@ from yarl import URL
 
 from bot import downloads
 from bot.downloads import (
+    DownloadError,
     DownloadFailedError,
     DownloadTimeoutError,
     GuardedResolver,
@@ -648,3 +649,16 @@ def test_file_name_stem_comes_from_a_simple_url_path(path: str, filename: str) -
 @pytest.mark.parametrize(("size", "text"), [(25 * MIB, "25 MB"), (8 * MIB + MIB // 2, "8.5 MB"), (1000, "1 KB")])
 def test_sizes_are_described_as_people_read_upload_limits(size: int, text: str) -> None:
     assert describe_size(size) == text
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        (TooLargeError(1_000_000), "larger than the upload limit of 977 KB"),
+        (DownloadFailedError(), "its server cannot be reached"),
+        (DownloadFailedError(404), "no longer available (HTTP 404)"),
+    ],
+)
+def test_errors_made_without_a_detail_still_say_what_happened(error: DownloadError, says: str) -> None:
+    assert says in error.user_message
+    assert str(error)  # and making or printing one never fails

@@ -22,7 +22,7 @@ class FusionError(Exception):
     user_message = "The chat service failed to answer. Please try again later."
 
     def __init__(self, detail: str = "", *, status: int | None = None) -> None:
-        super().__init__(detail or self.user_message)
+        super().__init__(detail)  # not `user_message`: a subclass's may need fields it has not set yet
         self.detail = detail
         self.status = status
 
