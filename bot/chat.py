@@ -21,6 +21,7 @@ import discord
 from bot.downloads import DownloadError, PictureDownloader
 from bot.errors import UserFacingError
 from bot.fusion import ChatRequest, FinalResult, FusionClient, StreamFailed, TextPiece
+from bot.i18n import translate
 from bot.store import ContextBudget, Store
 from bot.streaming import ReplyTarget, StreamingReply
 
@@ -86,6 +87,7 @@ class ChatService:
         options: dict[str, Any] | None = None,
         max_picture_bytes: int = DEFAULT_UPLOAD_LIMIT,
         name_speakers: bool = False,
+        locale: str | None = None,
     ) -> Outcome:
         """Store the question, stream the answer into `target`, store the answer; return how it ended.
 
@@ -104,10 +106,17 @@ class ChatService:
         chosen = {name: value for name, value in (options or {}).items() if value is not None}
         answer_id = await self.store.append_turn(channel_id, "assistant", "", complete=False, request_options=chosen)
         request = self.client.new_request(messages, user_id=str(asker.user_id), **chosen)
-        return await self._stream_answer(request, answer_id, question_id, target, views, max_picture_bytes)
+        return await self._stream_answer(request, answer_id, question_id, target, views, max_picture_bytes, locale)
 
     async def regenerate(
-        self, answer_id: int, asker_id: int, target: ReplyTarget, views: ReplyViews, *, name_speakers: bool = False
+        self,
+        answer_id: int,
+        asker_id: int,
+        target: ReplyTarget,
+        views: ReplyViews,
+        *,
+        name_speakers: bool = False,
+        locale: str | None = None,
     ) -> Outcome:
         """Replace a stored answer with a new one to the same context and options, shown in `target`."""
         self._refuse_if_closing()
@@ -119,7 +128,7 @@ class ChatService:
         )
         await self.store.update_turn(answer_id, complete=False)
         request = self.client.new_request(messages, user_id=str(asker_id), **turn.request_options)
-        return await self._stream_answer(request, answer_id, None, target, views, DEFAULT_UPLOAD_LIMIT)
+        return await self._stream_answer(request, answer_id, None, target, views, DEFAULT_UPLOAD_LIMIT, locale)
 
     def _refuse_if_closing(self) -> None:
         if self._closing:
@@ -152,6 +161,7 @@ class ChatService:
         target: ReplyTarget,
         views: ReplyViews,
         max_picture_bytes: int,
+        locale: str | None,
     ) -> Outcome:
         current = asyncio.current_task()
         if current is not None:
@@ -165,7 +175,7 @@ class ChatService:
             await _wait_for_consumer(consumer, progress, closing=lambda: self._closing)
             files = await self._picture_files(progress, max_picture_bytes)
             await self._record(answer_id, question_id, progress)  # stored before the (maybe slow) last edit
-            await reply.finish(_final_text(progress), views.finished(answer_id), files)
+            await reply.finish(_final_text(progress, locale), views.finished(answer_id), files)
             await self.store.update_turn(answer_id, message_ids=target.message_ids)
         finally:
             await reply.abandon()  # only does something when an error ended the answer before its last edit
@@ -228,8 +238,9 @@ async def _wait_for_consumer(consumer: asyncio.Task[None], progress: _Answer, cl
         )
 
 
-def _final_text(progress: _Answer) -> str:
+def _final_text(progress: _Answer, locale: str | None) -> str:
     text = "" if progress.picture else progress.text
     if not progress.note:
         return text
-    return f"{text}\n\n{progress.note}" if text else progress.note
+    note = translate(progress.note, locale)  # the note only: the answer is the model's, in its own language
+    return f"{text}\n\n{note}" if text else note

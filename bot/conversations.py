@@ -23,6 +23,7 @@ import discord
 
 from bot.access import Access, AccessRefusedError, Place
 from bot.chat import Asker, ChatService, ReplyViews
+from bot.i18n import translate
 from bot.store import Store
 from bot.streaming import ChannelReply
 
@@ -44,6 +45,7 @@ class ChannelMessage:
     text: str  # without the mention of the bot
     mentions_bot: bool
     replies_to_bot: bool
+    locale: str | None = None  # a message carries no reader's locale: the server's preferred one, if any
 
     @classmethod
     def read(cls, message: discord.Message, bot_user: discord.abc.User) -> ChannelMessage:
@@ -57,7 +59,12 @@ class ChannelMessage:
             text=strip_mention(message.content, bot_user.id),
             mentions_bot=any(user.id == bot_user.id for user in message.mentions),
             replies_to_bot=isinstance(reference, discord.Message) and reference.author.id == bot_user.id,
+            locale=_locale_of(message),
         )
+
+
+def _locale_of(message: discord.Message) -> str | None:
+    return message.guild.preferred_locale.value if message.guild is not None else None
 
 
 def wants_answer(message: ChannelMessage, *, channel_enabled: bool) -> bool:
@@ -152,6 +159,7 @@ class ChannelConversations:
                     self.views,
                     options=options,
                     name_speakers=incoming.guild_id is not None,
+                    locale=incoming.locale,
                 )
             finally:
                 target.close()
@@ -161,7 +169,8 @@ class ChannelConversations:
         log.debug("not answering message %d: %s", message.id, refused)
         if incoming.mentions_bot or incoming.replies_to_bot or incoming.guild_id is None:
             with contextlib.suppress(discord.HTTPException):
-                await message.reply(refused.user_message, mention_author=False, delete_after=REFUSAL_SHOWN_SECONDS)
+                text = translate(refused.user_message, _locale_of(message))
+                await message.reply(text, mention_author=False, delete_after=REFUSAL_SHOWN_SECONDS)
 
     async def _open_thread(self, message: discord.Message, incoming: ChannelMessage) -> discord.Thread:
         thread = await message.create_thread(name=thread_name(incoming.text))

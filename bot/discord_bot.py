@@ -23,6 +23,7 @@ from bot.downloads import PictureDownloader
 from bot.draw import DrawLimits, DrawMenu, DrawQueue, DrawService, QueueLimits
 from bot.errors import UserFacingError
 from bot.fusion import FusionClient
+from bot.i18n import FusionTranslator, translate
 from bot.ratelimits import RateLimitWatch
 from bot.runtime import context_budget, fusion_client, new_http_session
 from bot.store import Store
@@ -82,7 +83,8 @@ class FusionCommandTree(app_commands.CommandTree["FusionBot"]):
 
 
 async def send_private(interaction: discord.Interaction, message: str) -> None:
-    """An ephemeral answer, whether or not the interaction was already acknowledged."""
+    """An ephemeral answer in the user's language, whether or not the interaction was already acknowledged."""
+    message = translate(message, interaction.locale)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(message, ephemeral=True)
@@ -136,11 +138,17 @@ class FusionBot(commands.Bot):
             log.warning("%d picture request(s) were left unfinished by the last run; marked failed", abandoned)
         for extension in self._extensions:
             await self.load_extension(extension)
+        await self.tree.set_translator(FusionTranslator())
         await self.sync_commands_if_changed()
 
     async def sync_commands_if_changed(self) -> bool:
         """Register the slash commands with Discord only when their definitions differ from the last sync."""
-        definitions = [command.to_dict(self.tree) for command in self.tree.get_commands()]
+        # With their translations: a changed Chinese description must reach Discord too.
+        translator = self.tree.translator
+        definitions = [
+            await command.get_translated_payload(self.tree, translator) if translator else command.to_dict(self.tree)
+            for command in self.tree.get_commands()
+        ]
         digest = hashlib.sha256(json.dumps(definitions, sort_keys=True).encode()).hexdigest()
         if await self.store.state(COMMAND_HASH_KEY) == digest:
             log.info("slash commands unchanged; not syncing")

@@ -16,6 +16,7 @@ from bot.access import Place
 from bot.chat import Asker
 from bot.discord_bot import send_private
 from bot.errors import UserFacingError
+from bot.i18n import translate
 from bot.streaming import ChannelReply, InteractionReply
 
 if TYPE_CHECKING:
@@ -102,7 +103,12 @@ class RegenerateButton(
         await interaction.response.defer()
         target = ChannelReply(interaction.channel, turn.message_ids)  # type: ignore[arg-type]
         await bot.chat.regenerate(
-            self.answer_id, interaction.user.id, target, CHAT_BUTTONS, name_speakers=interaction.guild is not None
+            self.answer_id,
+            interaction.user.id,
+            target,
+            CHAT_BUTTONS,
+            name_speakers=interaction.guild is not None,
+            locale=interaction.locale.value,
         )
 
 
@@ -161,13 +167,15 @@ class ChatCog(commands.Cog):
             options={"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens},
             max_picture_bytes=interaction.filesize_limit,
             name_speakers=interaction.guild is not None,  # the channel's context is shared by its members
+            locale=interaction.locale.value,
         )
 
     @app_commands.command(name="reset", description="Forget this channel's conversation; the next /chat starts afresh.")
     @app_commands.check(_manage_messages_in_servers)
     async def reset(self, interaction: discord.Interaction) -> None:
         await self.bot.store.reset(interaction.channel_id or interaction.user.id)
-        await interaction.response.send_message("Conversation cleared: the next /chat starts afresh.")
+        cleared = translate("Conversation cleared: the next /chat starts afresh.", interaction.locale)
+        await interaction.response.send_message(cleared)
 
 
 async def setup(bot: FusionBot) -> None:

@@ -11,6 +11,7 @@ import discord
 from discord import app_commands
 
 from bot.durations import describe_wait
+from bot.i18n import translate
 from bot.store import ServerSettings
 
 if TYPE_CHECKING:
@@ -120,7 +121,8 @@ class ConfigCommands(app_commands.Group, name="config", description="This server
         bot = _bot(interaction)
         server = await bot.store.server_settings(_guild(interaction))
         summary = describe_server(server, dms_allowed=bot.settings.direct_messages_enabled)
-        await interaction.response.send_message(f"{done}\n{summary}".strip(), ephemeral=True)
+        text = translate(f"{done}\n{summary}".strip(), interaction.locale)
+        await interaction.response.send_message(text, ephemeral=True)
 
 
 def _guild(interaction: discord.Interaction) -> int:

@@ -13,6 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.conversations import ChannelConversations
+from bot.i18n import translate
 from cogs.chat import CHAT_BUTTONS
 
 if TYPE_CHECKING:
@@ -57,7 +58,9 @@ class ChannelCommands(app_commands.Group, name="channel", description="How the b
             message = "I will answer every message in this channel. `/channel disable` stops that."
         else:
             message = "I will answer here only when mentioned or replied to."
-        await interaction.response.send_message(message, ephemeral=not self.bot.conversations_on)
+        await interaction.response.send_message(
+            translate(message, interaction.locale), ephemeral=not self.bot.conversations_on
+        )
 
 
 class ConversationsCog(commands.Cog):

@@ -20,6 +20,7 @@ from bot.draw import DrawSpec, Requester, Ticket, reroll, variation
 from bot.draw.reply import DrawReply
 from bot.errors import UserFacingError
 from bot.fusion.models import CONTROLNET_MODELS
+from bot.i18n import translate, translate_label
 from bot.streaming import InteractionReply
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ async def start_drawing(interaction: discord.Interaction, spec: DrawSpec) -> Non
         ticket.generation_id,
         requested_by=user.display_name,
         pace=bot.rate_limits.pace,
+        locale=interaction.locale.value,
     )
     await bot.draws.draw(ticket, spec, display, max_bytes=interaction.filesize_limit)
 
@@ -184,13 +186,18 @@ DRAW_BUTTONS = DrawButtons()
 class QueueView(discord.ui.View):
     """A server manager's view of the server's picture requests, with a menu to cancel one."""
 
-    def __init__(self, bot: FusionBot, guild_id: int) -> None:
+    def __init__(self, bot: FusionBot, guild_id: int, locale: str | None = None) -> None:
         super().__init__(timeout=300)
         self.bot = bot
         self.guild_id = guild_id
+        self.locale = locale
+        self.cancel_entry.placeholder = translate_label(self.cancel_entry.placeholder or "", locale)
         self.refresh()
 
     def describe(self) -> str:
+        return translate(self._describe(), self.locale)
+
+    def _describe(self) -> str:
         queue = self.bot.draws.queue
         drawing = [t for t in queue.drawing if t.guild_id == self.guild_id]
         waiting = [t for t in queue.waiting if t.guild_id == self.guild_id]
@@ -208,7 +215,7 @@ class QueueView(discord.ui.View):
         entries = [t for t in (*queue.drawing, *queue.waiting) if t.guild_id == self.guild_id][:MAX_QUEUE_LINES]
         self.cancel_entry.options = [
             discord.SelectOption(label=_queue_line(t)[:100], value=str(t.generation_id)) for t in entries
-        ] or [discord.SelectOption(label="(nothing to cancel)", value="0")]
+        ] or [discord.SelectOption(label=translate_label("(nothing to cancel)", self.locale), value="0")]
         self.cancel_entry.disabled = not entries
 
     @discord.ui.select(placeholder="Cancel a picture request\u2026", custom_id="draw:queue:cancel")
@@ -282,7 +289,7 @@ class DrawCog(commands.Cog):
     @app_commands.checks.has_permissions(manage_guild=True)
     async def draw_queue(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None  # guild_only
-        view = QueueView(self.bot, interaction.guild_id)
+        view = QueueView(self.bot, interaction.guild_id, interaction.locale.value)
         await interaction.response.send_message(view.describe(), view=view, ephemeral=True)
 
 

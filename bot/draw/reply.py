@@ -14,6 +14,7 @@ from typing import Protocol
 import discord
 
 from bot.draw.service import DrawOutcome, DrawStatus
+from bot.i18n import translate, translate_label
 from bot.streaming import ReplyTarget, StreamingReply
 
 EMBED_DESCRIPTION_LIMIT = 4096
@@ -47,8 +48,10 @@ class DrawReply:
         *,
         requested_by: str = "",
         pace: Callable[[str], float] = lambda bucket: 0.0,
+        locale: str | None = None,
     ) -> None:
         self._target = target
+        self._locale = locale
         self._views = views
         self._requested_by = requested_by
         self._reply = StreamingReply(target, live_view=views.pending(generation_id), pace=pace, marker="")
@@ -56,38 +59,37 @@ class DrawReply:
 
     def waiting(self, place: int, waiting: int) -> None:
         where = "next in line" if place == 1 else f"number {place} in line"
-        self._reply.update(f"\u23f3 Waiting to draw: {where} ({waiting} waiting).")
+        self._reply.update(translate(f"\u23f3 Waiting to draw: {where} ({waiting} waiting).", self._locale))
 
     def drawing(self, elapsed_seconds: float) -> None:
-        self._reply.update(f"\U0001f3a8 Drawing\u2026 {elapsed_seconds:.0f} s")
+        self._reply.update(translate(f"\U0001f3a8 Drawing\u2026 {elapsed_seconds:.0f} s", self._locale))
 
     async def finished(self, outcome: DrawOutcome) -> int | None:
         if outcome.status is DrawStatus.DONE and outcome.picture is not None:
             picture = outcome.picture
             file = discord.File(io.BytesIO(picture.data), filename=picture.filename)
-            embed = picture_embed(outcome, requested_by=self._requested_by)
+            embed = picture_embed(outcome, requested_by=self._requested_by, locale=self._locale)
             await self._reply.finish("", self._views.finished(outcome.generation_id), [file], [embed])
         else:
             view = self._views.failed(outcome.generation_id) if _may_retry(outcome.status) else None
-            await self._reply.finish(f"{_ICONS[outcome.status]} {outcome.reason}", view)
+            await self._reply.finish(translate(f"{_ICONS[outcome.status]} {outcome.reason}", self._locale), view)
         ids = self._target.message_ids
         return ids[0] if ids else None
 
 
-def picture_embed(outcome: DrawOutcome, *, requested_by: str = "") -> discord.Embed:
+def picture_embed(outcome: DrawOutcome, *, requested_by: str = "", locale: str | None = None) -> discord.Embed:
     """The prompt and the options a picture was drawn with, around the attached picture."""
     spec = outcome.spec
     embed = discord.Embed(description=_clipped(spec.prompt, EMBED_DESCRIPTION_LIMIT), colour=PICTURE_COLOUR)
-    embed.add_field(name="Model", value=spec.model)
-    embed.add_field(name="Size", value=spec.size)
-    embed.add_field(name="Seed", value=str(spec.seed))
-    embed.add_field(name="Scale", value=str(spec.scale))
+    fields = {"Model": spec.model, "Size": spec.size, "Seed": str(spec.seed), "Scale": str(spec.scale)}
     if spec.controlnet:
-        embed.add_field(name="ControlNet", value=spec.controlnet)
+        fields["ControlNet"] = spec.controlnet
+    for name, value in fields.items():
+        embed.add_field(name=translate_label(name, locale), value=value)
     if outcome.picture is not None:
         embed.set_image(url=f"attachment://{outcome.picture.filename}")
     if requested_by:
-        embed.set_footer(text=f"Requested by {requested_by}")
+        embed.set_footer(text=translate(f"Requested by {requested_by}", locale))
     return embed
 
 
