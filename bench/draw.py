@@ -16,19 +16,23 @@ u3-r2"), so every request can be followed. It prints, with targets:
   `--max-concurrent` and `--per-server`; and first come, first served (`DrawQueue.join` order against
   `Ticket.started_at`): no request given its turn before one accepted earlier in the same server, nor before one
   accepted earlier in another server that had room then;
-- waiting in the queue (accepted -> its turn to draw), p50 / p95 / max;
+- waiting in the queue (accepted -> its turn to draw), and how long the reply takes to show that it is drawing;
 - the bot's own overhead per picture: the API's answer returning -> the fake recording the version of the reply with
   the attachment, split into the download (time inside `PictureDownloader.fetch`) and the rest (upload and edit:
-  the store, discord.py's multipart request, the fake taking it in);
+  the store, discord.py's multipart request, the fake taking it in); p50 / p95 / max in ms;
 - 429s and other 4xx answers from the fake and acknowledgement mistakes; wall time against the ideal
-  (ceil(requests / pictures at once) x picture delay); edits per reply; event-loop lag and CPU of this process.
+  (ceil(requests / pictures at once) x picture delay); edits per reply; event-loop lag, full garbage collections
+  and CPU of this process.
 
-Processes: the bot, the fake Discord and the driver share this process's event loop (as in the tests; the fake's
-share of an upload is then in "upload + edit", as Discord's own would be). The emulator runs in a child process
-(`python -m bot.emulator --port 0`): in-process, rendering each PNG (about 15 ms of CPU, and the pictures finish
-`--max-concurrent` at a time) took half of the process's CPU and visibly inflated the bot's overhead (p50 about 1.5x,
-p95 up to 2x, on 2 CPUs), which is the service's work, not the bot's. `--one-process` runs it in-process anyway
-(pictures then checked with `drawn_picture`), to compare.
+Processes. The bot, the fake Discord and the driver share one event loop, as in the tests: the fake's share of
+taking in an upload is then in "upload + edit" (as Discord's own time would be), and a full garbage collection
+(printed) pauses all of them. The emulator runs in a child process (`python -m bot.emulator --port 0`; the pictures
+are checked by fetching their URLs again after the run). In this process it distorted the figures: its PNG rendering
+(about 15 ms of CPU a picture, with pictures finishing 8 at a time) was 40-50% of the process's CPU and raised the
+median overhead from about 9 ms to about 13 ms over 8 runs each on 2 CPUs (the p95, 25-45 ms, was as noisy either
+way), which is the service's work, not the bot's. `--one-process` runs it in this process anyway, pictures checked
+with `drawn_picture`, to compare. The pictures start together and take the same time, so they finish
+`--max-concurrent` at a time and the last of a batch waits for the others' downloads and uploads: that is the p95.
 
     python bench/draw.py [--requests 100] [--users 20] [--servers 5] [--max-concurrent 8] [--per-server 3]
                          [--picture-delay 2.0] [--one-process]

@@ -20,10 +20,12 @@ connections (the bot as shipped runs at most 100 answers at once). Per scenario 
 - peak memory (`ru_maxrss`), and figures that explain the others (the steps to the first visible text, REST round
   trips, the age of the text each edit shows, the servers' own CPU and lag).
 
-    python bench/stream.py [--profile] [--streams 1,1-long,30,300]
+    python bench/stream.py [--profile] [--streams 1,1-long,30,300] [--no-conversations]
 
-`--profile` runs the 300-stream scenario once more under cProfile and prints the bot's top 15 functions. About two
-minutes on 2 CPUs (two and a half with `--profile`).
+The bot runs as shipped, channel conversations on, so it also receives a message event for each of its own edits
+(read off the socket, then dropped unparsed); `--no-conversations` runs it as a slash-command-only bot
+(CONVERSATIONS_ENABLED=false). `--profile` runs the 300-stream scenario once more under cProfile and prints the bot's
+top 15 functions. About two minutes on 2 CPUs (two and a half with `--profile`).
 """
 
 from __future__ import annotations
@@ -488,7 +490,9 @@ def match_answers(scenario: Scenario, results: dict[str, Any]) -> tuple[list[Ans
         head = "".join(delta for _, delta in sends[:40])
         start = head.find('You said: "')
         if start >= 0:
-            by_tag[head[start + 11 : head.find('"', start + 11)]] = [(at, delta) for at, delta in sends]
+            quoted = head[start + 11 : head.find('"', start + 11)]
+            tag = quoted[quoted.find("bench ") :]  # in a server the question carries its speaker's name first
+            by_tag[tag] = [(at, delta) for at, delta in sends]
     answers, unmatched = [], 0
     for index, record in enumerate(results["answers"]):
         sends = by_tag.get(scenario.tag(index))
@@ -769,7 +773,9 @@ def stop_server(child: subprocess.Popen[str]) -> None:
         child.wait(timeout=5)
 
 
-async def run_all(servers: dict[str, Any], scenarios: list[Scenario], profile: bool, data_dir: str) -> None:
+async def run_all(
+    servers: dict[str, Any], scenarios: list[Scenario], profile: bool, data_dir: str, conversations: bool
+) -> None:
     monitor, trace = LagMonitor(), RestTrace()
     settings = load_settings(
         _env_file=None,
@@ -780,6 +786,7 @@ async def run_all(servers: dict[str, Any], scenarios: list[Scenario], profile: b
         fusion_api_key="bench-key",
         database_url=f"sqlite:///{data_dir}/bench.sqlite3",
         log_level="WARNING",
+        conversations_enabled=conversations,  # on: message events arrive too, one per edit of every answer
     )
     point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
     bot = FusionBot(settings, guild_ready_timeout=0.05)
@@ -892,6 +899,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--streams", default="1,1-long,30,300", help="scenarios to run: " + ", ".join(SCENARIOS))
     parser.add_argument("--profile", action="store_true", help="also profile a 300-stream run with cProfile")
+    parser.add_argument(
+        "--no-conversations",
+        action="store_true",
+        help="run the bot with CONVERSATIONS_ENABLED=false (no message events), as a slash-command-only bot",
+    )
     args = parser.parse_args()
     scenarios = [SCENARIOS[key.strip()] for key in args.streams.split(",") if key.strip()]
     started = time.monotonic()
@@ -909,7 +921,7 @@ def main() -> None:
     )
     try:
         with tempfile.TemporaryDirectory(prefix="fusionbot-bench-") as data_dir:
-            asyncio.run(run_all(servers, scenarios, args.profile, data_dir))
+            asyncio.run(run_all(servers, scenarios, args.profile, data_dir, not args.no_conversations))
     finally:
         stop_server(emulator)
         stop_server(fake)
