@@ -19,6 +19,8 @@ from bot.streaming import ReplyTarget, StreamingReply
 
 EMBED_DESCRIPTION_LIMIT = 4096
 PICTURE_COLOUR = discord.Colour.blurple()
+# Status lines need not change faster than this; edits saved stay in the bucket for the picture, shown at once.
+STATUS_EDIT_SECONDS = 1.0
 
 
 class DrawViews(Protocol):
@@ -54,7 +56,12 @@ class DrawReply:
         self._locale = locale
         self._views = views
         self._requested_by = requested_by
-        self._reply = StreamingReply(target, live_view=views.pending(generation_id), pace=pace, marker="")
+        self._reply = StreamingReply(
+            target,
+            live_view=views.pending(generation_id),
+            pace=lambda bucket: max(STATUS_EDIT_SECONDS, pace(bucket)),
+            marker="",
+        )
         self._reply.start()
 
     def waiting(self, place: int, waiting: int) -> None:

@@ -32,7 +32,9 @@ async def test_a_picture_request_talks_chinese_to_a_chinese_user(fake: FakeDisco
         first = await fake.slash_command("draw", {"prompt": "a fox [emu:picture-delay=1]"})
         first_reply = await first.original_message()
         await fake.wait_until(lambda: "Drawing" in first_reply.content)
-        chinese = await fake.slash_command("draw", {"prompt": "a cat"}, user_id=second, locale=ZH)
+        chinese = await fake.slash_command(
+            "draw", {"prompt": "a cat [emu:picture-delay=1.5]"}, user_id=second, locale=ZH
+        )
         reply = await chinese.original_message()
         await fake.wait_until(lambda: finished(reply), timeout=20)
         refused = await fake.slash_command("draw", {"prompt": "x", "size": "333x333"}, locale=ZH)
