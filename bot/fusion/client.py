@@ -180,16 +180,20 @@ class _Deadlines:
         self._total = timeouts.picture_total if picture else timeouts.answer_total
         self._total_at = loop.time() + self._total
         self._first_byte_at = loop.time() + timeouts.first_byte
-        self.received_any = False
 
     def first_byte(self) -> _PhaseTimeout:
         return self._phase("first byte", self._timeouts.first_byte, self._first_byte_at)
 
-    def next_read(self) -> _PhaseTimeout:
-        if not self.received_any:
-            return self.first_byte()
-        idle = self._timeouts.stream_idle
-        return self._phase("silence in the stream", idle, self._loop.time() + idle)
+    def next_deadline(self, last_read_at: float | None) -> tuple[str, float, float]:
+        """The limit that runs out next while reading: (phase, its length, when), given the last read's time."""
+        if last_read_at is None:
+            phase, seconds, when = "first byte", self._timeouts.first_byte, self._first_byte_at
+        else:
+            phase, seconds = "silence in the stream", self._timeouts.stream_idle
+            when = last_read_at + seconds
+        if self._total_at < when:
+            return "total", self._total, self._total_at
+        return phase, seconds, when
 
     def _phase(self, name: str, seconds: float, when: float) -> _PhaseTimeout:
         if self._total_at < when:
@@ -215,18 +219,58 @@ class _PhaseTimeout:
             raise FusionTimeoutError(self._phase, self._seconds) from timeout
 
 
+class _ReadWatchdog:
+    """Enforces the read limits with one timer per silence rather than one per read.
+
+    A stream delivers an event every few tens of milliseconds; arming a fresh timeout around each read cost more
+    CPU than parsing the event. The timer is armed for the current deadline; when it fires, it moves on to the next
+    deadline if data came meanwhile, and otherwise fails the pending read with `FusionTimeoutError`.
+    """
+
+    def __init__(self, clock: _Deadlines, content: aiohttp.StreamReader) -> None:
+        self._clock = clock
+        self._content = content
+        self._loop = asyncio.get_running_loop()
+        self._last_read_at: float | None = None
+        self._timer = self._arm()
+
+    def saw_data(self) -> None:
+        first = self._last_read_at is None
+        self._last_read_at = self._loop.time()
+        if first:  # from the first-byte limit to the (maybe shorter) silence limit
+            self._timer.cancel()
+            self._timer = self._arm()
+
+    def stop(self) -> None:
+        self._timer.cancel()
+
+    def _arm(self) -> asyncio.TimerHandle:
+        _, _, when = self._clock.next_deadline(self._last_read_at)
+        return self._loop.call_at(when, self._check)
+
+    def _check(self) -> None:
+        phase, seconds, when = self._clock.next_deadline(self._last_read_at)
+        if when > self._loop.time():
+            self._timer = self._loop.call_at(when, self._check)
+        else:
+            self._content.set_exception(FusionTimeoutError(phase, seconds))
+
+
 async def _read_chunks(response: aiohttp.ClientResponse, clock: _Deadlines) -> AsyncIterator[bytes]:
     """The body as the network delivers it, each wait bounded by the current phase's limit."""
-    while True:
-        try:
-            async with clock.next_read():
+    watchdog = _ReadWatchdog(clock, response.content)
+    try:
+        while True:
+            try:
                 chunk = await response.content.readany()
-        except aiohttp.ClientError as exc:
-            raise StreamInterruptedError(f"{type(exc).__name__}: {exc}") from exc
-        if not chunk:
-            return
-        clock.received_any = True
-        yield chunk
+            except aiohttp.ClientError as exc:
+                raise StreamInterruptedError(f"{type(exc).__name__}: {exc}") from exc
+            if not chunk:
+                return
+            watchdog.saw_data()
+            yield chunk
+    finally:
+        watchdog.stop()
 
 
 async def _plain_body(response: aiohttp.ClientResponse, chunks: AsyncIterator[bytes]) -> Any:
