@@ -139,3 +139,11 @@ def test_log_records_never_contain_a_secret(caplog: pytest.LogCaptureFixture) ->
 
 def _setting_names() -> set[str]:
     return {name.upper() for name in Settings.model_fields}
+
+
+def test_every_setting_is_documented_in_the_readme_and_the_env_example() -> None:
+    root = Path(__file__).resolve().parents[1]
+    readme, example = (root / "README.md").read_text(), (root / ".env.example").read_text()
+    names = [name.upper() for name in Settings.model_fields]
+    assert [name for name in names if f"`{name}`" not in readme] == []
+    assert [name for name in names if f"\n{name}=" not in example] == []
