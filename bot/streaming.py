@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 GENERATING_MARKER = " \u258c"  # a block cursor after the text while it grows
 _MARKER_ROOM = len(GENERATING_MARKER)
+EDITABLE_FOR = datetime.timedelta(minutes=55)  # Discord limits edits of messages older than an hour
 TYPING_LIMIT_SECONDS = 120.0  # the longest the bot shows itself typing before an answer's first text
 
 
@@ -164,6 +166,17 @@ class StreamingReply:
             self._shown[index] = wanted
         else:
             self._shown.append(wanted)
+
+
+def still_editable(message_ids: Sequence[int]) -> bool:
+    """Whether a reply's messages can take a new streamed answer.
+
+    Discord allows only a few edits of messages older than an hour (error 30046), and streaming takes dozens: an
+    older reply is better answered again in new messages.
+    """
+    if not message_ids:
+        return False
+    return discord.utils.utcnow() - discord.utils.snowflake_time(message_ids[0]) < EDITABLE_FOR
 
 
 _UNKNOWN = object()  # the buttons of a message this reply did not show itself

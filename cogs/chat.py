@@ -17,7 +17,7 @@ from bot.chat import Asker
 from bot.discord_bot import send_private
 from bot.errors import UserFacingError
 from bot.i18n import translate
-from bot.streaming import ChannelReply, InteractionReply
+from bot.streaming import ChannelReply, InteractionReply, still_editable
 
 if TYPE_CHECKING:
     from bot.discord_bot import FusionBot
@@ -101,7 +101,12 @@ class RegenerateButton(
             await send_private(interaction, refused.user_message)
             return
         await interaction.response.defer()
-        target = ChannelReply(interaction.channel, turn.message_ids)  # type: ignore[arg-type]
+        reuse = still_editable(turn.message_ids)
+        target = ChannelReply(  # type: ignore[arg-type]
+            interaction.channel,
+            turn.message_ids if reuse else (),
+            reply_to=None if reuse else interaction.message,
+        )
         await bot.chat.regenerate(
             self.answer_id,
             interaction.user.id,

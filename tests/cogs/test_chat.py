@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 
 import aiohttp
 import pytest
@@ -289,4 +290,20 @@ async def test_in_a_direct_message_anyone_may_reset_their_conversation(fake: Fak
 
     assert "Conversation cleared" in (await reset.original_message()).content
     assert "This is the first message of the conversation" in forgotten.content
+    assert_discord_was_happy(fake)
+
+
+async def test_an_answer_older_than_an_hour_is_regenerated_in_a_new_message(
+    fake: FakeDiscord, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.streaming.EDITABLE_FOR", datetime.timedelta(0))  # every answer counts as old
+    async with start_bot():
+        [old] = await ask(fake, "tell me something")
+        versions = len(old.versions)
+        await fake.click_button(old.id, next(b for b in buttons(old) if b.startswith("chat:regen:")))
+        new = await fake.wait_until(
+            lambda: next((m for m in fake.messages_in() if m.reference_id == old.id and finished(m)), None)
+        )
+    assert len(old.versions) == versions  # not edited: Discord limits edits of old messages (30046)
+    assert "tell me something" in new.content
     assert_discord_was_happy(fake)
