@@ -6,16 +6,16 @@ restart: everything they need is looked up in the store, nothing is held in memo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.access import Place
+from bot.buttons import StoredRecordButton
 from bot.chat import Asker
 from bot.discord_bot import send_private
-from bot.errors import UserFacingError
 from bot.i18n import translate
 from bot.streaming import ChannelReply, InteractionReply, still_editable
 
@@ -39,40 +39,25 @@ async def may_control_answer(interaction: discord.Interaction, answer_id: int) -
     return False
 
 
-class _AnswerButton:
-    """What both buttons of an answer share: the stored answer's id in the custom id, and who may press them.
+class _AnswerButton(StoredRecordButton):
+    """What both buttons of an answer share: the stored answer's id in the custom id, and who may press them."""
 
-    A mixin before `DynamicItem` (which requires each subclass to give its own template).
-    """
+    prefix = "chat"
 
-    kind = ""
-    label = ""
-
-    def __init__(self, answer_id: int) -> None:
-        button = discord.ui.Button[Any](
-            label=self.label, style=discord.ButtonStyle.secondary, custom_id=f"chat:{self.kind}:{answer_id}"
-        )
-        super().__init__(button)  # type: ignore[call-arg]
-        self.answer_id = answer_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
-    ) -> Self:
-        return cls(int(match["answer_id"]))
+    @property
+    def answer_id(self) -> int:
+        return self.record_id
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         return await may_control_answer(interaction, self.answer_id)
 
 
-class StopButton(
-    _AnswerButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"chat:stop:(?P<answer_id>\d+)"
-):
+class StopButton(_AnswerButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"chat:stop:(?P<id>\d+)"):
     """Stops an answer while it is being written; the partial text stays, marked as stopped."""
 
     kind, label = "stop", "Stop"
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def press(self, interaction: discord.Interaction) -> None:
         if _bot(interaction).chat.stop(self.answer_id):
             await interaction.response.defer()  # the reply itself shows that it stopped
         else:
@@ -80,13 +65,13 @@ class StopButton(
 
 
 class RegenerateButton(
-    _AnswerButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"chat:regen:(?P<answer_id>\d+)"
+    _AnswerButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"chat:regen:(?P<id>\d+)"
 ):
     """Replaces a finished answer with a new answer to the same conversation."""
 
     kind, label = "regen", "Regenerate"
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def press(self, interaction: discord.Interaction) -> None:
         bot = _bot(interaction)
         turn = await bot.store.turn(self.answer_id)
         if turn is None or interaction.channel is None:
@@ -95,11 +80,7 @@ class RegenerateButton(
         if bot.chat.is_streaming(self.answer_id):
             await send_private(interaction, "This answer is still being written.")
             return
-        try:
-            await bot.access.check(Place.of_interaction(interaction))
-        except UserFacingError as refused:
-            await send_private(interaction, refused.user_message)
-            return
+        await bot.access.check(Place.of_interaction(interaction))
         await interaction.response.defer()
         reuse = still_editable(turn.message_ids)
         target = ChannelReply(  # type: ignore[arg-type]

@@ -8,17 +8,17 @@ the same queue, cooldown and quota as `/draw`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.access import Place
+from bot.buttons import StoredRecordButton
 from bot.discord_bot import send_private
 from bot.draw import DrawSpec, Requester, Ticket, reroll, variation
 from bot.draw.reply import DrawReply
-from bot.errors import UserFacingError
 from bot.fusion.models import CONTROLNET_MODELS
 from bot.i18n import translate, translate_label
 from bot.streaming import InteractionReply
@@ -58,40 +58,14 @@ async def start_drawing(interaction: discord.Interaction, spec: DrawSpec) -> Non
     await bot.draws.draw(ticket, spec, display, max_bytes=interaction.filesize_limit)
 
 
-class _PictureButton:
-    """What the buttons of a picture request share: the stored request's id in the custom id.
+class _PictureButton(StoredRecordButton):
+    """What the buttons of a picture request share: the stored request's id in the custom id."""
 
-    A mixin before `DynamicItem` (which requires each subclass to give its own template).
-    """
+    prefix = "draw"
 
-    kind = ""
-    label = ""
-    emoji: str | None = None
-
-    def __init__(self, generation_id: int) -> None:
-        button = discord.ui.Button[Any](
-            label=self.label,
-            emoji=self.emoji,
-            style=discord.ButtonStyle.secondary,
-            custom_id=f"draw:{self.kind}:{generation_id}",
-        )
-        super().__init__(button)  # type: ignore[call-arg]
-        self.generation_id = generation_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
-    ) -> Self:
-        return cls(int(match["generation_id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await self.press(interaction)
-        except UserFacingError as refusal:
-            await send_private(interaction, refusal.user_message)
-
-    async def press(self, interaction: discord.Interaction) -> None:
-        raise NotImplementedError
+    @property
+    def generation_id(self) -> int:
+        return self.record_id
 
 
 class _DrawAgainButton(_PictureButton):
@@ -119,9 +93,7 @@ class _DrawAgainButton(_PictureButton):
         await start_drawing(interaction, type(self).derive(spec))
 
 
-class CancelButton(
-    _PictureButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"draw:cancel:(?P<generation_id>\d+)"
-):
+class CancelButton(_PictureButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"draw:cancel:(?P<id>\d+)"):
     """Cancels a picture request while it waits or is drawn."""
 
     kind, label = "cancel", "Cancel"
@@ -141,7 +113,7 @@ class CancelButton(
 
 
 class RerollButton(
-    _DrawAgainButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"draw:reroll:(?P<generation_id>\d+)"
+    _DrawAgainButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"draw:reroll:(?P<id>\d+)"
 ):
     """The same prompt and options with a new seed."""
 
@@ -150,7 +122,7 @@ class RerollButton(
 
 
 class VariationsButton(
-    _DrawAgainButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"draw:vary:(?P<generation_id>\d+)"
+    _DrawAgainButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"draw:vary:(?P<id>\d+)"
 ):
     """The same seed with the prompt guidance nudged."""
 
@@ -158,9 +130,7 @@ class VariationsButton(
     derive = staticmethod(variation)
 
 
-class RetryButton(
-    _DrawAgainButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"draw:retry:(?P<generation_id>\d+)"
-):
+class RetryButton(_DrawAgainButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"draw:retry:(?P<id>\d+)"):
     """The same request again, after a failure or a restart."""
 
     kind, label, emoji = "retry", "Retry", "\U0001f501"
