@@ -1,8 +1,8 @@
 """Answering in a channel: context from the store, the fusion stream, the reply streamed into Discord.
 
-Shared by `/chat` and (later) channel conversations. Every answer ends in a defined state a user can see: done,
-failed with a short reason, stopped by the Stop button, or interrupted by a shutdown; the partial text of the last
-three is kept and marked, and only a finished answer is ever sent back as context.
+Shared by `/chat` and channel conversations (`bot.conversations`). Every answer ends in a defined state a user can
+see: done, failed with a short reason, stopped by the Stop button, or interrupted by a shutdown; the partial text of
+the last three is kept and marked, and only a finished answer is ever sent back as context.
 """
 
 from __future__ import annotations

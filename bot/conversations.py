@@ -169,7 +169,7 @@ class ChannelConversations:
         log.debug("not answering message %d: %s", message.id, refused)
         if incoming.mentions_bot or incoming.replies_to_bot or incoming.guild_id is None:
             with contextlib.suppress(discord.HTTPException):
-                text = translate(refused.user_message, _locale_of(message))
+                text = translate(refused.user_message, incoming.locale)
                 await message.reply(text, mention_author=False, delete_after=REFUSAL_SHOWN_SECONDS)
 
     async def _open_thread(self, message: discord.Message, incoming: ChannelMessage) -> discord.Thread:
