@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 GENERATING_MARKER = " \u258c"  # a block cursor after the text while it grows
 _MARKER_ROOM = len(GENERATING_MARKER)
 EDITABLE_FOR = datetime.timedelta(minutes=55)  # Discord limits edits of messages older than an hour
+FRESH_TEXT_WAIT = 0.05  # seconds a reader holding back its source has, at the editor's turn, to bring newer text
 TYPING_LIMIT_SECONDS = 120.0  # the longest the bot shows itself typing before an answer's first text
 
 
@@ -85,6 +86,11 @@ class StreamingReply:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _finishing: asyncio.Event = field(default_factory=asyncio.Event)
     _editor: asyncio.Task[None] | None = None
+    wants_text: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set while newer text would be shown at once; a reader may leave its source unread while it is clear."""
+
+    def __post_init__(self) -> None:
+        self.wants_text.set()
 
     def start(self) -> None:
         self._editor = asyncio.create_task(self._edit_until_final(), name="streaming-reply-editor")
@@ -93,6 +99,7 @@ class StreamingReply:
         """Make `text` the newest answer to show; returns at once."""
         self._text = text
         self._wake.set()
+        self.wants_text.clear()
 
     async def finish(
         self,
@@ -118,17 +125,35 @@ class StreamingReply:
             await asyncio.gather(self._editor, return_exceptions=True)
 
     async def _edit_until_final(self) -> None:
-        while True:
-            await self._wake.wait()
+        try:
+            after_turn = False
+            while True:
+                await self._next_text(after_turn)
+                final = self._final
+                if final is None:
+                    if self._text:
+                        await self._render(_Final(self._text + self.marker, self.live_view))
+                        await self._wait_for_turn()
+                        after_turn = True
+                    continue
+                await self._render(final, final=True)
+                return
+        finally:
+            self.wants_text.set()  # nothing to wait for any more: never leave a reader held back
+
+    async def _next_text(self, after_turn: bool) -> None:
+        """Wait for text to show. Text that came while the editor waited for its turn may not be the newest: a reader
+        holding back its source until `wants_text` (`bot.fusion.FusionClient.stream`) gets a moment to bring more."""
+        if after_turn and self._wake.is_set() and self._final is None:
             self._wake.clear()
-            final = self._final
-            if final is None:
-                if self._text:
-                    await self._render(_Final(self._text + self.marker, self.live_view))
-                    await self._wait_for_turn()
-                continue
-            await self._render(final, final=True)
-            return
+            self.wants_text.set()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(FRESH_TEXT_WAIT):
+                    await self._wake.wait()
+        elif not self._wake.is_set():
+            self.wants_text.set()
+            await self._wake.wait()
+        self._wake.clear()
 
     async def _wait_for_turn(self) -> None:
         """Pause as the bucket's pace asks, so edits spread over the window; the final text does not wait."""
@@ -136,7 +161,8 @@ class StreamingReply:
         delay = self.pace(self.target.bucket) * random.uniform(0.8, 1.2)
         if delay > 0 and self._final is None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._finishing.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._finishing.wait()
 
     async def _render(self, render: _Final, *, final: bool = False) -> None:
         parts = split_message(render.text, self.limit - _MARKER_ROOM) if render.text else []

@@ -115,3 +115,66 @@ async def test_edits_wait_for_the_buckets_pace_but_the_final_text_does_not() -> 
 
     assert [content for _, content in target.shows] == ["first" + GENERATING_MARKER, "final"]
     assert asked == ["/webhooks/1/token"]
+
+
+async def test_the_reply_wants_text_only_when_it_could_show_it_at_once() -> None:
+    target = SlowTarget()
+    waiting_for_turn = asyncio.Event()
+
+    def pace(bucket: str) -> float:
+        waiting_for_turn.set()
+        return 3600.0  # far longer than the test may take
+
+    reply = StreamingReply(target, pace=pace)
+    assert reply.wants_text.is_set(), "nothing shown yet: the first text is shown at once"
+    reply.start()
+    reply.update("first")
+    assert not reply.wants_text.is_set()
+    await target.showing.wait()
+    reply.update("second")
+    assert not reply.wants_text.is_set(), "the edit is in flight: newer text would wait"
+    target.release.release()
+    await waiting_for_turn.wait()
+    assert not reply.wants_text.is_set(), "waiting for its turn, with text to show"
+
+    finishing = asyncio.create_task(reply.finish("final"))
+    target.release.release()
+    await asyncio.wait_for(finishing, timeout=5)
+    assert reply.wants_text.is_set(), "a finished reply never holds a reader back"
+
+
+async def test_the_reply_wants_text_again_once_its_turn_comes() -> None:
+    target = SlowTarget()
+    for _ in range(10):
+        target.release.release()
+    reply = StreamingReply(target, pace=lambda bucket: 0.05)
+    reply.start()
+    reply.update("first")
+    assert not reply.wants_text.is_set()
+    await asyncio.wait_for(reply.wants_text.wait(), timeout=5)  # shown, then its turn came
+    assert [content for _, content in target.shows] == ["first" + GENERATING_MARKER]
+    await reply.finish("first")
+
+
+async def test_at_its_turn_the_editor_shows_what_a_held_back_reader_brings_rather_than_older_text() -> None:
+    target = SlowTarget()
+    for _ in range(10):
+        target.release.release()
+    waiting_for_turn = asyncio.Event()
+
+    def pace(bucket: str) -> float:
+        waiting_for_turn.set()
+        return 0.05
+
+    reply = StreamingReply(target, pace=pace)
+    reply.start()
+    reply.update("first")
+    await waiting_for_turn.wait()
+    reply.update("first, older")  # read while the editor waited: a held-back socket may have newer text
+    await asyncio.wait_for(reply.wants_text.wait(), timeout=5)  # its turn: the reader is asked for more
+    reply.update("first, older, newest")
+    await reply.finish("first, older, newest.")
+
+    shown = [content for _, content in target.shows]
+    assert "first, older" + GENERATING_MARKER not in shown, "the older text was not shown once newer text came"
+    assert shown[0] == "first" + GENERATING_MARKER and shown[-1] == "first, older, newest."

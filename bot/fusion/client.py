@@ -7,10 +7,11 @@ It knows nothing of Discord. `complete` returns the finished answer or raises a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ from bot.fusion.models import ChatRequest, FinalResult, Message, StreamEvent, St
 log = logging.getLogger(__name__)
 
 MAX_PLAIN_BODY = 4 * 1024 * 1024
+# How long a stream is left unread while its reader is busy: how late the end of an answer can be noticed.
+HELD_READ_INTERVAL = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,16 +100,25 @@ class FusionClient:
 
     async def complete(self, request: ChatRequest, *, picture: bool = False) -> FinalResult:
         """The whole answer at once. Raises `FusionError`. `picture` applies the picture time limit."""
-        async for event in self._attempts(request.model_copy(update={"stream": False}), picture):
+        async for event in self._attempts(request.model_copy(update={"stream": False}), picture, None):
             if isinstance(event, FinalResult):
                 return event
         raise UpstreamError("the answer ended without a result")  # _attempts always ends with a result
 
-    async def stream(self, request: ChatRequest, *, picture: bool = False) -> AsyncIterator[StreamEvent]:
-        """Text pieces as they arrive, then one `FinalResult` or `StreamFailed`. Close it to cancel the call."""
+    async def stream(
+        self, request: ChatRequest, *, picture: bool = False, ready: asyncio.Event | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        """Text pieces as they arrive, then one `FinalResult` or `StreamFailed`. Close it to cancel the call.
+
+        `ready`, when given, is set while the caller can use more text. While it is clear the connection is read
+        only every `HELD_READ_INTERVAL` seconds (or as soon as it is set), so the events sent meanwhile wait in the
+        socket and arrive together, as one piece: one read instead of one per event, for a reply that can only be
+        edited a few times a second anyway. Each read has the time limits of the call; the silence limit does not
+        count the time left unread.
+        """
         received: list[str] = []
         try:
-            async for event in self._attempts(request.model_copy(update={"stream": True}), picture):
+            async for event in self._attempts(request.model_copy(update={"stream": True}), picture, ready):
                 if isinstance(event, TextPiece):
                     received.append(event.text)
                 yield event
@@ -114,12 +126,14 @@ class FusionClient:
             log.warning("fusion stream failed: %s", error)
             yield StreamFailed(error, "".join(received))
 
-    async def _attempts(self, request: ChatRequest, picture: bool) -> AsyncIterator[TextPiece | FinalResult]:
+    async def _attempts(
+        self, request: ChatRequest, picture: bool, ready: asyncio.Event | None
+    ) -> AsyncIterator[TextPiece | FinalResult]:
         """Run the call, retrying while nothing has been received and the failure is safe to retry."""
         for attempt in range(1, self._retry.attempts + 1):
             assembler = AnswerAssembler(model=request.mh_model_name)
             try:
-                async for piece in self._one_call(request, assembler, picture):
+                async for piece in self._one_call(request, assembler, picture, ready):
                     yield piece
                 yield assembler.result()
                 return
@@ -133,7 +147,7 @@ class FusionClient:
                 await self._sleep(delay)
 
     async def _one_call(
-        self, request: ChatRequest, assembler: AnswerAssembler, picture: bool
+        self, request: ChatRequest, assembler: AnswerAssembler, picture: bool, ready: asyncio.Event | None
     ) -> AsyncIterator[TextPiece]:
         clock = _Deadlines(self._timeouts, picture)
         try:
@@ -148,19 +162,20 @@ class FusionClient:
             raise FusionTimeoutError("connect", self._timeouts.connect) from exc
         except aiohttp.ClientError as exc:
             raise ServiceUnreachableError(f"{type(exc).__name__}: {exc}") from exc
-        async with response, aclosing(_read_chunks(response, clock)) as chunks:
-            if response.status >= 400 or not _is_event_stream(response):
+        plain = response.status >= 400 or not _is_event_stream(response)  # one JSON body, read whole
+        async with response, aclosing(_read_chunks(response, clock, None if plain else ready)) as chunks:
+            if plain:
                 for piece in assembler.accept(await _plain_body(response, chunks)):
                     yield piece
                 return
             stream = StreamingAnswer(assembler)
             async for chunk in chunks:
-                for piece in stream.feed(chunk):
-                    yield piece
+                if text := _joined(stream.feed(chunk)):
+                    yield TextPiece(text)
                 if assembler.finished:
                     return  # the service may never send [DONE]; the answer is complete without it
-            for piece in stream.close():
-                yield piece
+            if text := _joined(stream.close()):
+                yield TextPiece(text)
 
     def _headers(self, stream: bool) -> dict[str, str]:
         return {
@@ -183,6 +198,10 @@ class _Deadlines:
 
     def first_byte(self) -> _PhaseTimeout:
         return self._phase("first byte", self._timeouts.first_byte, self._first_byte_at)
+
+    def until(self, seconds: float) -> float:
+        """The time `seconds` from now, or the end of the total time allowed if that comes first."""
+        return min(self._loop.time() + seconds, self._total_at)
 
     def next_deadline(self, last_read_at: float | None) -> tuple[str, float, float]:
         """The limit that runs out next while reading: (phase, its length, when), given the last read's time."""
@@ -224,7 +243,8 @@ class _ReadWatchdog:
 
     A stream delivers an event every few tens of milliseconds; arming a fresh timeout around each read cost more
     CPU than parsing the event. The timer is armed for the current deadline; when it fires, it moves on to the next
-    deadline if data came meanwhile, and otherwise fails the pending read with `FusionTimeoutError`.
+    deadline if data came meanwhile, and otherwise fails the pending read with `FusionTimeoutError`. While reading
+    is `held`, the service's silence is not counted.
     """
 
     def __init__(self, clock: _Deadlines, content: aiohttp.StreamReader) -> None:
@@ -232,6 +252,7 @@ class _ReadWatchdog:
         self._content = content
         self._loop = asyncio.get_running_loop()
         self._last_read_at: float | None = None
+        self._held = False
         self._timer = self._arm()
 
     def saw_data(self) -> None:
@@ -241,6 +262,17 @@ class _ReadWatchdog:
             self._timer.cancel()
             self._timer = self._arm()
 
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """While the caller is not reading, the service's silence does not count; it restarts when reading does."""
+        self._held = True
+        try:
+            yield
+        finally:
+            self._held = False
+            if self._last_read_at is not None:
+                self._last_read_at = self._loop.time()
+
     def stop(self) -> None:
         self._timer.cancel()
 
@@ -249,18 +281,24 @@ class _ReadWatchdog:
         return self._loop.call_at(when, self._check)
 
     def _check(self) -> None:
-        phase, seconds, when = self._clock.next_deadline(self._last_read_at)
+        phase, seconds, when = self._clock.next_deadline(self._loop.time() if self._held else self._last_read_at)
         if when > self._loop.time():
             self._timer = self._loop.call_at(when, self._check)
         else:
             self._content.set_exception(FusionTimeoutError(phase, seconds))
 
 
-async def _read_chunks(response: aiohttp.ClientResponse, clock: _Deadlines) -> AsyncIterator[bytes]:
-    """The body as the network delivers it, each wait bounded by the current phase's limit."""
+async def _read_chunks(
+    response: aiohttp.ClientResponse, clock: _Deadlines, ready: asyncio.Event | None
+) -> AsyncIterator[bytes]:
+    """The body as the network delivers it, each wait bounded by the current phase's limit, read only while `ready`
+    (when given) is set."""
     watchdog = _ReadWatchdog(clock, response.content)
     try:
         while True:
+            if ready is not None and not ready.is_set():
+                with watchdog.held(), _socket_unread(response):
+                    await _until_set(ready, clock.until(HELD_READ_INTERVAL))
             try:
                 chunk = await response.content.readany()
             except aiohttp.ClientError as exc:
@@ -271,6 +309,27 @@ async def _read_chunks(response: aiohttp.ClientResponse, clock: _Deadlines) -> A
             yield chunk
     finally:
         watchdog.stop()
+
+
+async def _until_set(event: asyncio.Event, deadline: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout_at(deadline):
+            await event.wait()
+
+
+@contextlib.contextmanager
+def _socket_unread(response: aiohttp.ClientResponse) -> Iterator[None]:
+    """Stop reading the response's socket for a while: what the service sends meanwhile waits in the kernel."""
+    connection = response.connection  # None once the whole body has arrived: nothing left to hold back
+    transport = connection.transport if connection is not None else None
+    if transport is None or not transport.is_reading():  # or paused already, by aiohttp's own flow control
+        yield
+        return
+    transport.pause_reading()
+    try:
+        yield
+    finally:
+        transport.resume_reading()
 
 
 async def _plain_body(response: aiohttp.ClientResponse, chunks: AsyncIterator[bytes]) -> Any:
@@ -289,6 +348,10 @@ async def _plain_body(response: aiohttp.ClientResponse, chunks: AsyncIterator[by
     if parsed is None:
         raise UpstreamError(f"answer is not JSON: {bytes(body[:200])!r}", status=response.status)
     return parsed
+
+
+def _joined(pieces: list[TextPiece]) -> str:
+    return "".join(piece.text for piece in pieces)
 
 
 def _is_event_stream(response: aiohttp.ClientResponse) -> bool:

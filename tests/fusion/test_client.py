@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import socket
 from collections.abc import AsyncIterator
@@ -332,3 +333,45 @@ async def test_unreachable_service_is_reported(session: aiohttp.ClientSession, s
     with pytest.raises(ServiceUnreachableError):
         await client.complete(ask(client, "hello"))
     assert len(sleeps.waits) == 2
+
+
+async def test_a_held_stream_is_read_a_few_times_a_second_and_its_end_noticed(
+    session: aiohttp.ClientSession, emulator: EmulatorServer, sleeps: Sleeps
+) -> None:
+    client = make_client(session, emulator.url, sleeps, timeouts=replace(FAST, stream_idle=0.2))
+    ready = asyncio.Event()
+    ready.set()
+    pieces: list[str] = []
+    async with aclosing(client.stream(ask(client, "hi [emu:length=200][emu:delay=0.01]"), ready=ready)) as events:
+        async for event in events:
+            if isinstance(event, TextPiece):
+                pieces.append(event.text)
+                if len(pieces) == 1:  # busy for longer than the answer takes, and than the silence limit
+                    ready.clear()
+                    asyncio.get_running_loop().call_later(5.0, ready.set)
+                continue
+            final = event
+            break
+
+    assert isinstance(final, FinalResult), final
+    assert not ready.is_set(), "the end was noticed while the reader was still busy"
+    assert "".join(pieces) == final.text and len(final.text) >= 200
+    assert len(pieces) <= 6, f"about 40 events came in {len(pieces)} reads, not one read each"
+
+
+async def test_a_held_stream_still_ends_at_the_total_time_limit(
+    session: aiohttp.ClientSession, emulator: EmulatorServer, sleeps: Sleeps
+) -> None:
+    client = make_client(session, emulator.url, sleeps, timeouts=replace(FAST, stream_idle=5, answer_total=0.6))
+    ready = asyncio.Event()
+    ready.set()
+    async with aclosing(client.stream(ask(client, "hi [emu:stall=5]"), ready=ready)) as events:
+        async for event in events:
+            if isinstance(event, TextPiece):
+                ready.clear()  # and never ready again
+                continue
+            final = event
+            break
+
+    assert isinstance(final, StreamFailed) and isinstance(final.error, FusionTimeoutError)
+    assert final.error.phase == "total"
