@@ -89,6 +89,7 @@ from bench._draw_helpers import (  # noqa: E402
     spread,
     waits,
 )
+from bot import runtime  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.discord_bot import FusionBot  # noqa: E402
 from bot.downloads import Picture  # noqa: E402
@@ -457,7 +458,7 @@ def main() -> None:
         f" servers, at most {options.max_concurrent} at once and {options.per_server} per server,"
         f" {options.picture_delay:g} s a picture ({os.cpu_count()} CPUs)\n"
     )
-    result = asyncio.run(run(options))
+    result = runtime.run(run(options))
     table = report(options, result)
     print(table.render("Results"))
     print_notes(result, warnings)

@@ -22,10 +22,11 @@ connections (the bot as shipped runs at most 100 answers at once). Per scenario 
 
     python bench/stream.py [--profile] [--streams 1,1-long,30,300] [--no-conversations]
 
-The bot runs as shipped, channel conversations on, so it also receives a message event for each of its own edits
-(read off the socket, then dropped unparsed); `--no-conversations` runs it as a slash-command-only bot
-(CONVERSATIONS_ENABLED=false). `--profile` runs the 300-stream scenario once more under cProfile and prints the bot's
-top 15 functions. About two minutes on 2 CPUs (two and a half with `--profile`).
+The bot runs as shipped: on the application's event loop (`bot.runtime.run`, uvloop) and with channel conversations
+on, so it also receives a message event for each of its own edits (read off the socket, then dropped unparsed);
+`--no-conversations` runs it as a slash-command-only bot (CONVERSATIONS_ENABLED=false). `--profile` runs the
+300-stream scenario once more under cProfile and prints the bot's top 15 functions. About two minutes on 2 CPUs (two
+and a half with `--profile`).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ import aiohttp  # noqa: E402
 from bot.chunking import DISCORD_MESSAGE_LIMIT, join_parts, split_spans  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.discord_bot import FusionBot, point_discord_at  # noqa: E402
-from bot.runtime import FUSION_CONNECTION_LIMIT  # noqa: E402
+from bot.runtime import FUSION_CONNECTION_LIMIT, run  # noqa: E402
 from bot.streaming import GENERATING_MARKER  # noqa: E402
 
 SERVERS_SCRIPT = Path(__file__).with_name("_stream_servers.py")
@@ -709,7 +710,7 @@ PROFILE_AREAS = (
     ("  of which MESSAGE_UPDATE (discord/state.py parse_message_update)", "discord/state.py", "parse_message_update"),
     ("/chat set-up (bot/chat.py answer)", "bot/chat.py", "answer"),
 )
-WAITING = ("poll", "select")  # time in epoll is waiting, not work
+WAITING = ("poll", "select", "run_until_complete", "run_forever")  # the loop waiting in epoll (uvloop: in C)
 
 
 def profile_text(profiler: cProfile.Profile) -> str:
@@ -921,7 +922,7 @@ def main() -> None:
     )
     try:
         with tempfile.TemporaryDirectory(prefix="fusionbot-bench-") as data_dir:
-            asyncio.run(run_all(servers, scenarios, args.profile, data_dir, not args.no_conversations))
+            run(run_all(servers, scenarios, args.profile, data_dir, not args.no_conversations))
     finally:
         stop_server(emulator)
         stop_server(fake)

@@ -6,7 +6,6 @@ A configuration problem ends the program with one readable message and exit stat
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 
@@ -14,6 +13,7 @@ import discord
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
+from bot.runtime import run
 from bot.store import StoreError
 
 EXIT_CONFIG_ERROR = 2
@@ -37,7 +37,7 @@ def run_bot_command(settings: Settings) -> int:
     from bot.discord_bot import run_bot
 
     try:
-        asyncio.run(run_bot(settings))
+        run(run_bot(settings))
     except discord.LoginFailure:
         print(
             "fusionbot: Discord refused DISCORD_TOKEN; copy the token again from the developer portal.", file=sys.stderr
@@ -55,7 +55,7 @@ def run_console_command(settings: Settings, use_emulator: bool) -> int:
     from bot.console import run_console
 
     try:
-        asyncio.run(run_console(settings, use_emulator=use_emulator))
+        run(run_console(settings, use_emulator=use_emulator))
     except KeyboardInterrupt:
         print("\nbye")
     return 0

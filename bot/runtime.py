@@ -1,6 +1,10 @@
-"""Wiring shared by every front end (console, Discord bot): the one HTTP session and the fusion client."""
+"""Wiring shared by every front end (console, Discord bot): the event loop, the one HTTP session, the fusion client."""
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import aiohttp
 from pydantic import SecretStr
@@ -10,8 +14,29 @@ from bot.config import Settings
 from bot.fusion import FusionClient, RetryPolicy, Timeouts
 from bot.store import ContextBudget
 
+T = TypeVar("T")
+
 USER_AGENT = f"fusionbot/{__version__}"
 FUSION_CONNECTION_LIMIT = 1000  # concurrent answers; each streamed answer holds one connection
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop where it is installed (everywhere but Windows), asyncio's own otherwise.
+
+    uvloop does the event loop's own work (waking up, socket reads and writes, timers) in C: `bench/stream.py`
+    measured about a tenth less CPU per streamed answer. The tests run on this loop too.
+    """
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run` on the application's event loop (see `new_event_loop`)."""
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        return runner.run(main)
 
 
 def timeouts_from(settings: Settings) -> Timeouts:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import pytest
 
 from bot.config import Settings
+from bot.runtime import new_event_loop
 
 
 @pytest.fixture(autouse=True)
@@ -16,3 +18,8 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
         monkeypatch.delenv(name.upper(), raising=False)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     assert not os.path.exists(".env")
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], object]]:
+    """Every test runs on the event loop the application runs on."""
+    return {"loop": new_event_loop}
