@@ -7,8 +7,9 @@ A picture answer (`usage.picture` true) carries the picture's URL as its text, o
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from bot.fusion.errors import (
     MODERATION_FINISH_REASONS,
@@ -139,7 +140,7 @@ class StreamingAnswer:
             if payload == _DONE or self.answer.finished:
                 continue
             try:
-                envelope = json.loads(payload)
+                envelope = orjson.loads(payload)
             except ValueError as exc:
                 raise UpstreamError(f"malformed event: {payload[:200]!r}") from exc
             pieces.extend(self.answer.accept(envelope))

@@ -8,7 +8,8 @@ including a multi-byte UTF-8 character or a CRLF pair cut between two reads.
 from __future__ import annotations
 
 import codecs
-import json
+
+import orjson
 
 
 class SSEDecoder:
@@ -72,7 +73,7 @@ def _is_complete_payload(value: str) -> bool:
     if value == "[DONE]":
         return True
     try:
-        json.loads(value)
+        orjson.loads(value)
     except ValueError:
         return False
     return True
