@@ -43,6 +43,7 @@ async def test_interactions_carry_their_channels_guild_member_and_permissions(fa
     fake.join_guild(alice, fake.guild_id)
     bot = make_bot()
     seen: list[tuple[int | None, int, bool, int]] = []
+    answered: list[int] = []
     done = Outcome()
 
     @bot.tree.command(description="Where am I")
@@ -51,7 +52,8 @@ async def test_interactions_carry_their_channels_guild_member_and_permissions(fa
         user_guild = interaction.user.guild.id
         seen.append((interaction.guild_id, user_guild, interaction.permissions.manage_messages, interaction.channel.id))
         await interaction.response.send_message(f"in {interaction.guild_id}")
-        if len(seen) == 2:
+        answered.append(interaction.id)
+        if len(answered) == 2:  # both replies sent: the two callbacks run concurrently
             done.set(True)
 
     async with running_client(fake, bot):
