@@ -165,16 +165,16 @@ class FusionClient:
         plain = response.status >= 400 or not _is_event_stream(response)  # one JSON body, read whole
         async with response, aclosing(_read_chunks(response, clock, None if plain else ready)) as chunks:
             if plain:
-                for piece in assembler.accept(await _plain_body(response, chunks)):
-                    yield piece
+                if text := assembler.accept(await _plain_body(response, chunks)):
+                    yield TextPiece(text)
                 return
             stream = StreamingAnswer(assembler)
             async for chunk in chunks:
-                if text := _joined(stream.feed(chunk)):
+                if text := stream.feed(chunk):
                     yield TextPiece(text)
                 if assembler.finished:
                     return  # the service may never send [DONE]; the answer is complete without it
-            if text := _joined(stream.close()):
+            if text := stream.close():
                 yield TextPiece(text)
 
     def _headers(self, stream: bool) -> dict[str, str]:
@@ -348,10 +348,6 @@ async def _plain_body(response: aiohttp.ClientResponse, chunks: AsyncIterator[by
     if parsed is None:
         raise UpstreamError(f"answer is not JSON: {bytes(body[:200])!r}", status=response.status)
     return parsed
-
-
-def _joined(pieces: list[TextPiece]) -> str:
-    return "".join(piece.text for piece in pieces)
 
 
 def _is_event_stream(response: aiohttp.ClientResponse) -> bool:

@@ -20,7 +20,7 @@ from bot.fusion.errors import (
     error_for_status,
     refusal_in_content,
 )
-from bot.fusion.models import FinalResult, TextPiece, Usage
+from bot.fusion.models import FinalResult, Usage
 from bot.fusion.sse import SSEDecoder
 
 _OK_CODES = (0, 200)
@@ -58,23 +58,28 @@ class AnswerAssembler:
     def finished(self) -> bool:
         return bool(self._finish_reason)
 
-    def accept(self, envelope: Any) -> list[TextPiece]:
+    def accept(self, envelope: Any) -> str:
         """Take one envelope; return the text it adds (none for a picture's URL)."""
         data, choice = _checked_parts(envelope)
-        self._answer_id = str(data.get("id") or self._answer_id)
+        if answer_id := data.get("id"):
+            self._answer_id = str(answer_id)
         self._read_usage(data.get("usage"))
-        pieces = [piece for piece in (choice.get("delta"), choice.get("content")) if isinstance(piece, str) and piece]
+        added = ""
+        for key in ("delta", "content"):
+            piece = choice.get(key)
+            if piece and isinstance(piece, str):
+                added += piece
         message = choice.get("message")
         if isinstance(message, str):
             self._snapshot = message
         finish_reason = choice.get("finish_reason")
-        if isinstance(finish_reason, str) and finish_reason:
+        if finish_reason and isinstance(finish_reason, str):
             self._finish_reason = finish_reason
-        self._parts.extend(pieces)
-        added = [TextPiece(piece) for piece in pieces]
+        if added:
+            self._parts.append(added)
         if self._finish_reason and self._snapshot is not None:
-            added.extend(self._snapshot_remainder())
-        return [] if self._picture else added
+            added += self._snapshot_remainder()
+        return "" if self._picture else added
 
     def result(self) -> FinalResult:
         """The finished answer; raises if the service refused it or never finished it."""
@@ -104,15 +109,15 @@ class AnswerAssembler:
             answer_id=self._answer_id,
         )
 
-    def _snapshot_remainder(self) -> list[TextPiece]:
+    def _snapshot_remainder(self) -> str:
         """What the full-text snapshot has beyond the streamed deltas, so that the pieces add up to the text."""
         streamed = self.text
         snapshot = self._snapshot or ""
         if len(snapshot) > len(streamed) and snapshot.startswith(streamed):
             remainder = snapshot[len(streamed) :]
             self._parts.append(remainder)
-            return [TextPiece(remainder)]
-        return []
+            return remainder
+        return ""
 
     def _read_usage(self, usage: Any) -> None:
         # Kept as sent and read once at the end: every event repeats it, and only the last one counts.
@@ -122,20 +127,21 @@ class AnswerAssembler:
 
 
 class StreamingAnswer:
-    """An event stream's bytes in, as the network splits them; text pieces out, then `answer.result()`."""
+    """An event stream's bytes in, as the network splits them; the text they add out, then `answer.result()`."""
 
     def __init__(self, answer: AnswerAssembler) -> None:
         self._decoder = SSEDecoder()
         self.answer = answer
 
-    def feed(self, chunk: bytes) -> list[TextPiece]:
+    def feed(self, chunk: bytes) -> str:
+        """The text the events completed by `chunk` add to the answer."""
         return self._accept(self._decoder.feed(chunk))
 
-    def close(self) -> list[TextPiece]:
+    def close(self) -> str:
         return self._accept(self._decoder.close())
 
-    def _accept(self, payloads: list[str]) -> list[TextPiece]:
-        pieces: list[TextPiece] = []
+    def _accept(self, payloads: list[str]) -> str:
+        added = ""
         for payload in payloads:
             if payload == _DONE or self.answer.finished:
                 continue
@@ -143,8 +149,8 @@ class StreamingAnswer:
                 envelope = orjson.loads(payload)
             except ValueError as exc:
                 raise UpstreamError(f"malformed event: {payload[:200]!r}") from exc
-            pieces.extend(self.answer.accept(envelope))
-        return pieces
+            added += self.answer.accept(envelope)
+        return added
 
 
 def _checked_parts(envelope: Any) -> tuple[dict[str, Any], dict[str, Any]]:

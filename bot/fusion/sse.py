@@ -51,13 +51,12 @@ class SSEDecoder:
         if not line:
             self._dispatch(payloads)
             return
-        if line.startswith(":"):
-            return
-        name, _, value = line.partition(":")
-        if name != "data":
-            return  # event, id and retry fields mean nothing to this API
-        if value.startswith(" "):
-            value = value[1:]
+        if line.startswith("data:"):
+            value = line[6:] if line.startswith(" ", 5) else line[5:]
+        elif line == "data":
+            value = ""
+        else:
+            return  # a comment, or a field (event, id, retry) that means nothing to this API
         if self._data_lines and _is_complete_payload(self._data_lines[-1]):
             # Some servers omit the blank line between events; a finished JSON value cannot continue.
             self._dispatch(payloads)

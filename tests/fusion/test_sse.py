@@ -54,8 +54,8 @@ def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
 def read_all(chunks: list[bytes]) -> tuple[str, str]:
     """Feed `chunks`; return the text the pieces add up to and the final result's text."""
     stream = StreamingAnswer(AnswerAssembler())
-    pieces = [piece.text for chunk in chunks for piece in stream.feed(chunk)]
-    pieces += [piece.text for piece in stream.close()]
+    pieces = [stream.feed(chunk) for chunk in chunks]
+    pieces.append(stream.close())
     return "".join(pieces), stream.answer.result().text
 
 
@@ -122,8 +122,7 @@ def test_old_generation_snapshot_completes_text_the_deltas_missed() -> None:
     stream = StreamingAnswer(AnswerAssembler())
     data = event_stream(["Hello"], generation="old", space=True, line_end="\n", comments=False, done=False)
     data = data.replace(b'"message": "Hello"', b'"message": "Hello, world"')
-    pieces = [piece.text for piece in stream.feed(data)]
-    assert "".join(pieces) == "Hello, world"
+    assert stream.feed(data) == "Hello, world"
     assert stream.answer.result().text == "Hello, world"
 
 
