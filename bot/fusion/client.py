@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 MAX_PLAIN_BODY = 4 * 1024 * 1024
 # How long a stream is left unread while its reader is busy: how late the end of an answer can be noticed.
-HELD_READ_INTERVAL = 0.25
+HELD_READ_INTERVAL = 0.5
 
 
 @dataclass(frozen=True, slots=True)
