@@ -14,6 +14,8 @@ from types import SimpleNamespace
 import aiohttp
 from multidict import CIMultiDictProxy
 
+SPENT_WINDOW_MARGIN = 0.01  # seconds past a spent window's reset before the next request
+
 
 @dataclass(frozen=True, slots=True)
 class _Window:
@@ -57,9 +59,13 @@ class RateLimitWatch:
     def pace(self, key: str) -> float:
         """Seconds to wait so the window's remaining requests are spread evenly until it resets (0: go now)."""
         window = self._windows.get(key)
-        if window is None or window.remaining <= 0:
-            return 0.0  # unknown, or spent: discord.py itself waits for the reset
+        if window is None:
+            return 0.0
         time_left = window.resets_at - asyncio.get_running_loop().time()
+        if window.remaining <= 0:
+            # discord.py waits out a spent window itself, but on the event loop's timer, which under uvloop counts
+            # whole milliseconds and may fire a moment early: the next request would land in the old window.
+            return max(0.0, time_left) + SPENT_WINDOW_MARGIN if time_left > -SPENT_WINDOW_MARGIN else 0.0
         return max(0.0, time_left / (window.remaining + 1))
 
     def _forget_expired(self, now: float) -> None:

@@ -27,6 +27,7 @@ GENERATING_MARKER = " \u258c"  # a block cursor after the text while it grows
 _MARKER_ROOM = len(GENERATING_MARKER)
 EDITABLE_FOR = datetime.timedelta(minutes=55)  # Discord limits edits of messages older than an hour
 FRESH_TEXT_WAIT = 0.05  # seconds a reader holding back its source has, at the editor's turn, to bring newer text
+FINAL_TEXT_GAP = 0.01  # seconds of its turn the final text still waits (at most)
 TYPING_LIMIT_SECONDS = 120.0  # the longest the bot shows itself typing before an answer's first text
 
 
@@ -156,13 +157,16 @@ class StreamingReply:
         self._wake.clear()
 
     async def _wait_for_turn(self) -> None:
-        """Pause as the bucket's pace asks, so edits spread over the window; the final text does not wait."""
+        """Pause as the bucket's pace asks, so edits spread over the window; the final text waits at most
+        `FINAL_TEXT_GAP` of it."""
         # A little jitter keeps answers started together from editing in lockstep (one burst of work per window).
         delay = self.pace(self.target.bucket) * random.uniform(0.8, 1.2)
-        if delay > 0 and self._final is None:
+        if delay > 0:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._finishing.wait()
+                    # A short pace may be the margin past a window the last edit spent (`bot.ratelimits`): keep that.
+                    await asyncio.sleep(FINAL_TEXT_GAP)
 
     async def _render(self, render: _Final, *, final: bool = False) -> None:
         parts = split_message(render.text, self.limit - _MARKER_ROOM) if render.text else []

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import discord
 
 from bot.chunking import join_parts
-from bot.streaming import GENERATING_MARKER, StreamingReply
+from bot.streaming import FINAL_TEXT_GAP, GENERATING_MARKER, StreamingReply
 
 
 class SlowTarget:
@@ -178,3 +178,27 @@ async def test_at_its_turn_the_editor_shows_what_a_held_back_reader_brings_rathe
     shown = [content for _, content in target.shows]
     assert "first, older" + GENERATING_MARKER not in shown, "the older text was not shown once newer text came"
     assert shown[0] == "first" + GENERATING_MARKER and shown[-1] == "first, older, newest."
+
+
+async def test_the_final_text_waits_only_a_moment_of_its_turn() -> None:
+    target = SlowTarget()
+    for _ in range(10):
+        target.release.release()
+    loop = asyncio.get_running_loop()
+    returned_at: list[float] = []
+    original_show = target.show
+
+    async def timed_show(*args: object, **kwargs: object) -> None:
+        await original_show(*args, **kwargs)  # type: ignore[arg-type]
+        returned_at.append(loop.time())
+
+    target.show = timed_show  # type: ignore[method-assign]
+    reply = StreamingReply(target, pace=lambda bucket: 3600.0)
+    reply.start()
+    reply.update("first")
+    await target.showing.wait()  # the first edit is in flight when the answer ends
+    await asyncio.wait_for(reply.finish("final"), timeout=5)
+
+    first, final = returned_at
+    assert final - first >= FINAL_TEXT_GAP * 0.9, "a moment past a window the first edit may have spent"
+    assert final - first < 1.0, "not the whole turn"
