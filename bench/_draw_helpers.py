@@ -1,7 +1,8 @@
 """The parts of `bench/draw.py` that do not drive the bot: the record of each picture request, the emulator (in a
 child process, or in-process), the queue's limits and order checked from the recorded times, and the figures.
 
-All times are `time.monotonic()` seconds (asyncio's `loop.time()` and the fake's message versions use that clock).
+All times are `time.monotonic()` seconds, the clock of the fake's message versions (not the event loop's time, which
+on uvloop is cached per loop step and counts whole milliseconds).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class DrawRecord:
     accepted_at: float | None = None  # the bot put it in the queue (`DrawQueue.join`)
     accepted_seq: int | None = None  # order of acceptance over all servers
     ticket: Ticket | None = None
+    granted_at: float | None = None  # the queue let it be drawn (`Ticket.granted` set)
     api_start: float | None = None  # `FusionClient.complete` called
     api_end: float | None = None  # ... and returned (or raised)
     picture_url: str | None = None  # the URL the API answered with
@@ -58,11 +60,6 @@ class DrawRecord:
     edits: int = 0  # versions of the reply after the deferred placeholder
     outcome: str = LOST
     detail: str = ""
-
-    @property
-    def granted_at(self) -> float | None:
-        """When the queue let it be drawn (`Ticket.started_at`, event-loop time: the monotonic clock)."""
-        return None if self.ticket is None else self.ticket.started_at
 
     @property
     def final_at(self) -> float | None:

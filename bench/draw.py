@@ -152,11 +152,24 @@ def instrument(bot: FusionBot, records: list[DrawRecord]) -> None:
     def timed_join(ticket: Ticket) -> None:
         nonlocal accepted
         at = time.monotonic()
-        join(ticket)
         record = by_prompt.get(ticket.prompt)
+        if record is not None:
+            time_the_turn(ticket, record)
+        join(ticket)
         if record is not None:
             record.accepted_at, record.accepted_seq, record.ticket = at, accepted, ticket
             accepted += 1
+
+    def time_the_turn(ticket: Ticket, record: DrawRecord) -> None:
+        # `Ticket.started_at` is event-loop time, which on uvloop is cached per loop step and counts whole
+        # milliseconds: compared with the monotonic times of the API call, turns would seem to overlap.
+        grant = ticket.granted.set
+
+        def timed_grant() -> None:
+            record.granted_at = time.monotonic()
+            grant()
+
+        ticket.granted.set = timed_grant  # type: ignore[method-assign]
 
     async def timed_complete(request: ChatRequest, *, picture: bool = False) -> FinalResult:
         record = by_request.get(request.messages[-1].content) if picture else None
