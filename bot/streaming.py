@@ -172,13 +172,17 @@ class StreamingReply:
         parts = split_message(render.text, self.limit - _MARKER_ROOM) if render.text else []
         if final and not parts:
             parts = ["" if render.embeds else "\u200b"]  # Discord refuses a message with nothing in it
+        requests = 0
         for index, content in enumerate(parts):
             last = index == len(parts) - 1
             wanted = _Shown(content, render.view if last else None)
             attached = (render.files, render.embeds) if last else ((), ())
             if index < len(self._shown) and self._shown[index] == wanted and not any(attached):
                 continue
+            if requests:  # the previous part's request may have spent the window: see `_wait_for_turn`
+                await asyncio.sleep(min(self.pace(self.target.bucket), FINAL_TEXT_GAP))
             await self._show(index, wanted, *attached)
+            requests += 1
         if final and len(self._shown) > len(parts):
             await self.target.drop_after(len(parts))
             del self._shown[len(parts) :]

@@ -202,3 +202,25 @@ async def test_the_final_text_waits_only_a_moment_of_its_turn() -> None:
     first, final = returned_at
     assert final - first >= FINAL_TEXT_GAP * 0.9, "a moment past a window the first edit may have spent"
     assert final - first < 1.0, "not the whole turn"
+
+
+async def test_parts_shown_in_one_render_are_a_moment_apart() -> None:
+    target = SlowTarget()
+    for _ in range(10):
+        target.release.release()
+    loop = asyncio.get_running_loop()
+    started: list[float] = []
+    returned: list[float] = []
+    original_show = target.show
+
+    async def timed_show(*args: object, **kwargs: object) -> None:
+        started.append(loop.time())
+        await original_show(*args, **kwargs)  # type: ignore[arg-type]
+        returned.append(loop.time())
+
+    target.show = timed_show  # type: ignore[method-assign]
+    reply = StreamingReply(target, pace=lambda bucket: 3600.0)
+    await reply.finish("word " * 700)  # two messages at once
+
+    assert len(target.parts) == 2
+    assert started[1] - returned[0] >= FINAL_TEXT_GAP * 0.9, "the first part's request may have spent the window"
