@@ -20,7 +20,7 @@ connections (the bot as shipped runs at most 100 answers at once). Per scenario 
 - peak memory (`ru_maxrss`), and figures that explain the others (the steps to the first visible text, REST round
   trips, the age of the text each edit shows, the servers' own CPU and lag).
 
-    python bench/stream.py [--profile] [--streams 1,1-long,30,300] [--no-conversations]
+    python bench/stream.py [--profile] [--streams 1,1-long,30,300] [--repeat N] [--no-conversations]
 
 The bot runs as shipped: on the application's event loop (`bot.runtime.run`, uvloop) and with channel conversations
 on, so it also receives a message event for each of its own edits (read off the socket, then dropped unparsed);
@@ -112,7 +112,7 @@ PROFILED = Scenario("prof", "300 concurrent streams, under cProfile", 300, 1800,
 
 
 class LagMonitor:
-    """Sleeps `interval` over and over and records how late it woke: (monotonic time, lateness, own part).
+    """Sleeps `interval` over and over and records how late it woke: (monotonic time it began, lateness, own part).
 
     The own part is the lateness that the event-loop thread's own CPU time over the same interval can explain,
     min(lateness, thread CPU): the rest is time the operating system ran something else (on this 2-CPU machine,
@@ -133,16 +133,17 @@ class LagMonitor:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
+        # The monotonic clock, as the scenarios' times: uvloop's loop.time() is cached per loop step.
         while True:
-            before, cpu = loop.time(), time.thread_time()
+            before, cpu = time.monotonic(), time.thread_time()
             await asyncio.sleep(self.interval)
-            after, cpu = loop.time(), time.thread_time() - cpu
+            after, cpu = time.monotonic(), time.thread_time() - cpu
             lag = max(0.0, after - before - self.interval)
-            self.samples.append((after, lag, min(lag, cpu)))
+            self.samples.append((before, lag, min(lag, cpu)))
 
     def between(self, start: float, end: float) -> tuple[list[float], list[float]]:
-        """Lateness, and its own part, of the wake-ups between `start` and `end`."""
+        """Lateness, and its own part, of the wake-ups whose sleep began between `start` and `end` (a wake-up
+        delayed by the report of the previous scenario belongs to that one, not to the next)."""
         window = [(lag, own) for at, lag, own in self.samples if start <= at <= end] or [(0.0, 0.0)]
         return [lag for lag, _ in window], [own for _, own in window]
 
@@ -677,8 +678,34 @@ def report(measured: Measured, limit: int, per: float) -> tuple[str, dict[str, A
         "ratio": ratio,
         "mismatched": sum(not answer.text_matches for answer in answers),
         "parts": max(answer.parts for answer in answers),
+        "cpu_ms_per_1000": per_1000 * 1000,
+        "rate_limited": limited,
     }
     return table(scenario, rows), figures
+
+
+def repeat_summary(results: list[tuple[Measured, dict[str, Any]]]) -> str:
+    """Each scenario's CPU per 1,000 chunks, 429s and staleness over its runs: one run is at the machine's mercy."""
+    by_scenario: dict[str, list[dict[str, Any]]] = {}
+    titles: dict[str, str] = {}
+    for measured, figures in results:
+        if figures:
+            by_scenario.setdefault(measured.scenario.key, []).append(figures)
+            titles[measured.scenario.key] = measured.scenario.title
+    lines = [
+        "### Over the runs\n",
+        "| scenario | bot CPU per 1,000 chunks, each run (median) | 429s | staleness / fixed-pace (max) |",
+        "|---|---|---|---|",
+    ]
+    for key, runs in by_scenario.items():
+        cpu = [run["cpu_ms_per_1000"] for run in runs]
+        each = " / ".join(f"{value:.1f}" for value in cpu)
+        worst = max((run["ratio"] for run in runs if not math.isnan(run["ratio"])), default=math.nan)
+        lines.append(
+            f"| {titles[key]} | {each} ms ({statistics.median(cpu):.1f} ms) |"
+            f" {sum(run['rate_limited'] for run in runs)} | {worst:.2f}x |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def server_health(figures: dict[str, Any]) -> str:
@@ -817,6 +844,8 @@ async def run_all(
                 text, figures = report(measured, limit, per)
                 print(text + "\n", flush=True)
                 results.append((measured, figures))
+            if len(scenarios) > len(set(scenarios)):
+                print(repeat_summary(results), flush=True)
             profiler_text = None
             if profile:
                 profiler = cProfile.Profile()
@@ -900,13 +929,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--streams", default="1,1-long,30,300", help="scenarios to run: " + ", ".join(SCENARIOS))
     parser.add_argument("--profile", action="store_true", help="also profile a 300-stream run with cProfile")
+    parser.add_argument("--repeat", type=int, default=1, help="run the scenarios this many times, in turn")
     parser.add_argument(
         "--no-conversations",
         action="store_true",
         help="run the bot with CONVERSATIONS_ENABLED=false (no message events), as a slash-command-only bot",
     )
     args = parser.parse_args()
-    scenarios = [SCENARIOS[key.strip()] for key in args.streams.split(",") if key.strip()]
+    scenarios = [SCENARIOS[key.strip()] for key in args.streams.split(",") if key.strip()] * max(1, args.repeat)
     started = time.monotonic()
     channels = WARM_UP.streams + sum(s.streams for s in scenarios) + (PROFILED.streams if args.profile else 0)
     fake, fake_ready = start_server("fake", "--channels", str(channels))
