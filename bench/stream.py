@@ -837,9 +837,9 @@ async def run_all(
             bench.session = session
             monitor.start()
             await bench.run(WARM_UP)
-            await bench.measure_idle(IDLE_SECONDS)
             results = []
             for scenario in scenarios:
+                await bench.measure_idle(IDLE_SECONDS)  # just before: the idle rate drifts as the process ages
                 measured = await bench.run(scenario)
                 text, figures = report(measured, limit, per)
                 print(text + "\n", flush=True)
@@ -884,10 +884,12 @@ def print_notes(
     )
     print(
         f"- CPU: `time.process_time()` of the bot process (all its threads: the event loop and aiosqlite's) over the"
-        f" scenario, minus the idle rate measured for {IDLE_SECONDS:g} s before ({bench.idle_cpu_rate * 1000:.1f} ms"
-        f" per s: the 10 ms lag monitor, heartbeats; about {bench.idle_cpu_rate / (1 / LAG_INTERVAL) * 1e6:.0f} us per"
-        " wake-up of the event loop on this machine, which is why one lone stream, waking the loop for every chunk,"
-        " costs more per chunk than many). Chunks are the SSE events the emulator sent (all were read)."
+        f" scenario, minus the idle rate measured for {IDLE_SECONDS:g} s just before it (the last:"
+        f" {bench.idle_cpu_rate * 1000:.1f} ms per s: the 10 ms lag monitor, heartbeats; about"
+        f" {bench.idle_cpu_rate / (1 / LAG_INTERVAL) * 1e6:.0f} us per wake-up of the event loop on this machine)."
+        " A lone stream shares its wake-ups with nothing, so it costs more per chunk than many, and its net figure is"
+        " small next to the idle CPU subtracted from it: treat it as a rough one. Chunks are the SSE events the"
+        " emulator sent (all were read)."
         f" Reference speed of this machine: `sum(range(1000))` takes {bench.reference_us:.1f} us."
         " Peak memory is `ru_maxrss`, the process's peak so far (so it only grows from one scenario to the next);"
         " tracemalloc was left off because it slows every allocation and would distort the CPU figures."
