@@ -291,8 +291,8 @@ class _ReadWatchdog:
 async def _read_chunks(
     response: aiohttp.ClientResponse, clock: _Deadlines, ready: asyncio.Event | None
 ) -> AsyncIterator[bytes]:
-    """The body as the network delivers it, each wait bounded by the current phase's limit, read only while `ready`
-    (when given) is set."""
+    """The body as the network delivers it, each wait bounded by the current phase's limit; with `ready`, read only
+    while it is set, or every `HELD_READ_INTERVAL` seconds."""
     watchdog = _ReadWatchdog(clock, response.content)
     try:
         while True:
