@@ -10,13 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import logging
 import math
 import signal
 import statistics
 import sys
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,20 +204,6 @@ class GcWatch:
             self._started = time.perf_counter()
         else:
             self.pauses.append(time.perf_counter() - self._started)
-
-
-class WarningCounter(logging.Handler):
-    """Counts warnings of the bot and discord.py (shown as notes rather than interleaved with the table)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.counts: Counter[str] = Counter()
-        self.examples: dict[str, str] = {}
-
-    def emit(self, record: logging.LogRecord) -> None:
-        key = f"{record.name} {record.levelname}"
-        self.counts[key] += 1
-        self.examples.setdefault(key, record.getMessage()[:160])
 
 
 # --- the queue's limits and order ------------------------------------------------------------------------------------

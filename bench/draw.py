@@ -73,7 +73,6 @@ from bench._draw_helpers import (  # noqa: E402
     GcWatch,
     LagMonitor,
     Table,
-    WarningCounter,
     check_order,
     child_emulator,
     drawing_intervals,
@@ -89,6 +88,7 @@ from bench._draw_helpers import (  # noqa: E402
     spread,
     waits,
 )
+from bench._warnings import WarningCounter  # noqa: E402
 from bot import runtime  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.discord_bot import FusionBot  # noqa: E402

@@ -61,6 +61,7 @@ if str(REPO_ROOT) not in sys.path:  # `python bench/stream.py` from a clone that
 
 import aiohttp  # noqa: E402
 
+from bench._warnings import WarningCounter  # noqa: E402
 from bot.chunking import DISCORD_MESSAGE_LIMIT, join_parts, split_spans  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.discord_bot import FusionBot, point_discord_at  # noqa: E402
@@ -179,20 +180,6 @@ class RestTrace:
         start = getattr(context, "bench_start", end)
         written = getattr(context, "bench_written", start)
         self.calls.append(RestCall(params.method, params.url.path, start, written, end, params.response.status))
-
-
-class WarningCounter(logging.Handler):
-    """Counts the bot's and discord.py's warnings (shown in the notes instead of interleaved with the tables)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.counts: Counter[str] = Counter()
-        self.examples: dict[str, str] = {}
-
-    def emit(self, record: logging.LogRecord) -> None:
-        key = f"{record.name} {record.levelname}"
-        self.counts[key] += 1
-        self.examples.setdefault(key, record.getMessage()[:160])
 
 
 def current_rss_mib() -> float:
