@@ -4,12 +4,13 @@ from bot.store.context import ContextBudget, estimate_tokens
 from bot.store.migrations import MigrationError, StoreError
 from bot.store.pictures import DrawUsage, GenerationStatus, ImageGeneration
 from bot.store.servers import ServerSettings
-from bot.store.store import CONSOLE_CHANNEL_ID, Store, Turn
+from bot.store.store import CONSOLE_CHANNEL_ID, Exchange, Store, Turn
 
 __all__ = [
     "CONSOLE_CHANNEL_ID",
     "ContextBudget",
     "DrawUsage",
+    "Exchange",
     "GenerationStatus",
     "ImageGeneration",
     "MigrationError",

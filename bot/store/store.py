@@ -51,6 +51,15 @@ class Turn:
     request_options: dict[str, Any] = field(default_factory=dict)  # an answer's options, for Regenerate
 
 
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """A question just stored, the placeholder of its answer, and the context to ask the question in."""
+
+    question_id: int
+    answer_id: int
+    messages: list[Message]  # the request's context, ending with the question
+
+
 _TURN_COLUMNS = (
     "id, channel_id, role, content, author_id, author_name, message_ids, complete, created_at, updated_at, "
     "request_options"
@@ -152,11 +161,19 @@ class Store(PictureRecords, ServerRecords):
         author_id: int | None = None,
         author_name: str | None = None,
         name_speakers: bool = False,
-    ) -> tuple[int, list[Message]]:
-        """Store a new user turn; return its id and the request's messages, ending with it."""
-        async with self._lock:
-            turn_id = await self._insert_turn(channel_id, "user", content, author_id, author_name, True)
-            return turn_id, await self._context(channel_id, budget, name_speakers)
+        request_options: Mapping[str, Any] | None = None,
+    ) -> Exchange:
+        """Store a question and the empty, incomplete placeholder of its answer; return them and the context.
+
+        Both are written in one transaction, so nothing else stored in the channel comes between them: the
+        answer's asker is the author of the question just before it. `request_options` are the answer's (see
+        `append_turn`). The context ends with the question; the placeholder is not part of it.
+        """
+        async with self._lock, self._transaction():
+            question_id = await self._insert_turn(channel_id, "user", content, author_id, author_name, True)
+            answer_id = await self._insert_turn(channel_id, "assistant", "", None, None, False, request_options)
+            messages = await self._context(channel_id, budget, name_speakers, before_turn=answer_id)
+        return Exchange(question_id, answer_id, messages)
 
     async def context(
         self, channel_id: int, budget: ContextBudget, *, name_speakers: bool = False, before_turn: int | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,17 +21,17 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 async def converse(store: Store, channel: int, question: str, answer: str) -> list[Message]:
-    _, messages = await store.start_exchange(channel, question, BUDGET, author_id=7, author_name="Ana")
-    await store.append_turn(channel, "assistant", answer)
-    return messages
+    exchange = await store.start_exchange(channel, question, BUDGET, author_id=7, author_name="Ana")
+    await store.update_turn(exchange.answer_id, content=answer, complete=True)
+    return exchange.messages
 
 
 async def test_context_ends_with_the_new_question_and_survives_a_restart(tmp_path: Path) -> None:
     async with await Store.open(tmp_path / "bot.db") as store:
         await converse(store, 1, "q1", "a1")
     async with await Store.open(tmp_path / "bot.db") as reopened:
-        _, messages = await reopened.start_exchange(1, "q2", BUDGET)
-    assert messages == [
+        exchange = await reopened.start_exchange(1, "q2", BUDGET)
+    assert exchange.messages == [
         Message(role="user", content="q1"),
         Message(role="assistant", content="a1"),
         Message(role="user", content="q2"),
@@ -39,17 +40,17 @@ async def test_context_ends_with_the_new_question_and_survives_a_restart(tmp_pat
 
 async def test_channels_and_threads_keep_separate_conversations(store: Store) -> None:
     await converse(store, 1, "in the channel", "a")
-    _, messages = await store.start_exchange(2, "in a thread", BUDGET)
-    assert [m.content for m in messages] == ["in a thread"]
+    exchange = await store.start_exchange(2, "in a thread", BUDGET)
+    assert [m.content for m in exchange.messages] == ["in a thread"]
 
 
 async def test_reset_clears_the_context_but_keeps_the_history(store: Store) -> None:
     await converse(store, 1, "q1", "a1")
     await store.reset(1)
-    _, messages = await store.start_exchange(1, "q2", BUDGET)
-    assert [m.content for m in messages] == ["q2"]
-    assert [t.content for t in await store.turns(1)] == ["q1", "a1", "q2"]
-    assert [t.content for t in await store.turns(1, since_reset=True)] == ["q2"]
+    exchange = await store.start_exchange(1, "q2", BUDGET)
+    assert [m.content for m in exchange.messages] == ["q2"]
+    assert [t.content for t in await store.turns(1)] == ["q1", "a1", "q2", ""]
+    assert [t.content for t in await store.turns(1, since_reset=True)] == ["q2", ""]
 
 
 async def test_reset_with_deletion_erases_the_history(store: Store) -> None:
@@ -61,8 +62,8 @@ async def test_reset_with_deletion_erases_the_history(store: Store) -> None:
 
 
 async def test_answer_grows_then_completes_with_its_messages(store: Store) -> None:
-    await store.start_exchange(1, "q", BUDGET)
-    answer = await store.append_turn(1, "assistant", "par", complete=False)
+    answer = (await store.start_exchange(1, "q", BUDGET)).answer_id
+    await store.update_turn(answer, content="par")
     assert [m.content for m in await store.context(1, BUDGET)] == []  # an unfinished exchange is not context
     await store.update_turn(answer, content="partial and whole", complete=True, message_ids=[111, 222])
     turn = (await store.turns(1))[-1]
@@ -149,8 +150,8 @@ async def test_channel_conversation_switch_persists(tmp_path: Path) -> None:
 
 async def test_an_earlier_answer_is_found_with_its_asker_and_context(store: Store) -> None:
     await converse(store, 1, "q1", "a1")
-    _, _ = await store.start_exchange(1, "q2", BUDGET, author_id=8, author_name="Bo")
-    answer = await store.append_turn(1, "assistant", "a2")
+    answer = (await store.start_exchange(1, "q2", BUDGET, author_id=8, author_name="Bo")).answer_id
+    await store.update_turn(answer, content="a2", complete=True)
     await converse(store, 1, "q3", "a3")
 
     assert await store.asker_of(answer) == 8
@@ -159,6 +160,24 @@ async def test_an_earlier_answer_is_found_with_its_asker_and_context(store: Stor
     context = await store.context(1, BUDGET, before_turn=answer)
     assert [m.content for m in context] == ["q1", "a1", "q2"]
     assert await store.turn(answer + 100) is None
+
+
+async def test_questions_asked_at_once_in_a_channel_each_keep_their_answer_next_to_them(store: Store) -> None:
+    ana, bo = await asyncio.gather(
+        store.start_exchange(1, "from Ana", BUDGET, author_id=7, author_name="Ana", request_options={"top_p": 0.5}),
+        store.start_exchange(1, "from Bo", BUDGET, author_id=8, author_name="Bo"),
+    )
+    first, second = sorted([ana, bo], key=lambda exchange: exchange.question_id)
+
+    assert [(t.id, t.role, t.complete) for t in await store.turns(1)] == [
+        (first.question_id, "user", True),
+        (first.answer_id, "assistant", False),
+        (second.question_id, "user", True),
+        (second.answer_id, "assistant", False),
+    ]
+    assert (await store.asker_of(ana.answer_id), await store.asker_of(bo.answer_id)) == (7, 8)
+    assert [m.content for m in second.messages] == [(await store.turn(second.question_id)).content]  # type: ignore[union-attr]
+    assert (await store.turn(ana.answer_id)).request_options == {"top_p": 0.5}  # type: ignore[union-attr]
 
 
 async def test_bot_state_is_kept_across_restarts(tmp_path: Path) -> None:
