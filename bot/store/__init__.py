@@ -3,8 +3,9 @@
 from bot.store.context import ContextBudget, estimate_tokens
 from bot.store.migrations import MigrationError, StoreError
 from bot.store.pictures import DrawUsage, GenerationStatus, ImageGeneration
+from bot.store.rows import Turn
 from bot.store.servers import ServerSettings
-from bot.store.store import CONSOLE_CHANNEL_ID, Exchange, Store, Turn
+from bot.store.store import CONSOLE_CHANNEL_ID, Exchange, Store
 
 __all__ = [
     "CONSOLE_CHANNEL_ID",

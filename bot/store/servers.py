@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import aiosqlite
 
+from bot.store.rows import json_object
+
 AllowList = Literal["channels", "roles"]
 _ALLOW_TABLES = {"channels": ("guild_allowed_channels", "channel_id"), "roles": ("guild_allowed_roles", "role_id")}
 
@@ -46,7 +48,7 @@ class ServerRecords:
             roles = await self._conn.execute_fetchall(
                 "SELECT role_id FROM guild_allowed_roles WHERE guild_id = ?", (guild_id,)
             )
-        defaults, cooldown = (json.loads(rows[0][0]), rows[0][1]) if rows else ({}, 0.0)
+        defaults, cooldown = (_defaults(guild_id, rows[0][0]), rows[0][1]) if rows else ({}, 0.0)
         return ServerSettings(
             guild_id,
             allowed_channels=frozenset(row[0] for row in channels),
@@ -79,7 +81,7 @@ class ServerRecords:
         async with self._lock:
             await self._ensure_guild(guild_id)
             rows = await self._conn.execute_fetchall("SELECT defaults FROM guilds WHERE guild_id = ?", (guild_id,))
-            defaults = json.loads(next(iter(rows))[0]) | changes
+            defaults = _defaults(guild_id, next(iter(rows))[0]) | changes
             defaults = {name: value for name, value in defaults.items() if value is not None}
             await self._conn.execute(
                 "UPDATE guilds SET defaults = ?, updated_at = ? WHERE guild_id = ?",
@@ -99,3 +101,7 @@ class ServerRecords:
         await self._conn.execute(
             "INSERT OR IGNORE INTO guilds (guild_id, updated_at) VALUES (?, ?)", (guild_id, time.time())
         )
+
+
+def _defaults(guild_id: int, stored: object) -> dict[str, Any]:
+    return json_object(stored, table="guilds", key=guild_id, column="defaults")

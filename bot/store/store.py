@@ -14,7 +14,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +24,7 @@ from bot.fusion import Message
 from bot.store.context import ContextBudget, ContextTurn, estimate_tokens, select_context
 from bot.store.migrations import Migration, StoreError, discover_migrations, migrate
 from bot.store.pictures import PictureRecords
+from bot.store.rows import TURN_COLUMNS, Turn, turn_from_row
 from bot.store.servers import ServerRecords
 
 log = logging.getLogger(__name__)
@@ -35,23 +36,6 @@ Role = Literal["user", "assistant"]
 
 
 @dataclass(frozen=True, slots=True)
-class Turn:
-    """One stored turn of a channel's conversation."""
-
-    id: int
-    channel_id: int
-    role: Role
-    content: str
-    author_id: int | None
-    author_name: str | None
-    message_ids: tuple[int, ...]
-    complete: bool
-    created_at: float
-    updated_at: float
-    request_options: dict[str, Any] = field(default_factory=dict)  # an answer's options, for Regenerate
-
-
-@dataclass(frozen=True, slots=True)
 class Exchange:
     """A question just stored, the placeholder of its answer, and the context to ask the question in."""
 
@@ -60,10 +44,6 @@ class Exchange:
     messages: list[Message]  # the request's context, ending with the question
 
 
-_TURN_COLUMNS = (
-    "id, channel_id, role, content, author_id, author_name, message_ids, complete, created_at, updated_at, "
-    "request_options"
-)
 _NO_TURN_LIMIT = 2**63 - 1
 
 
@@ -189,10 +169,10 @@ class Store(PictureRecords, ServerRecords):
         async with self._lock:
             rows = list(
                 await self._conn.execute_fetchall(
-                    f"SELECT {_TURN_COLUMNS} FROM conversation_turns WHERE id = ?", (turn_id,)
+                    f"SELECT {TURN_COLUMNS} FROM conversation_turns WHERE id = ?", (turn_id,)
                 )
             )
-        return _turn(rows[0]) if rows else None
+        return turn_from_row(rows[0]) if rows else None
 
     async def asker_of(self, answer_turn_id: int) -> int | None:
         """Who asked the question an answer replies to (the author of the user turn just before it)."""
@@ -234,11 +214,11 @@ class Store(PictureRecords, ServerRecords):
         after = "(SELECT context_after_turn_id FROM channels WHERE channel_id = :c)" if since_reset else "0"
         async with self._lock:
             rows = await self._conn.execute_fetchall(
-                f"SELECT {_TURN_COLUMNS} FROM conversation_turns "
+                f"SELECT {TURN_COLUMNS} FROM conversation_turns "
                 f"WHERE channel_id = :c AND id > COALESCE({after}, 0) ORDER BY id",
                 {"c": channel_id},
             )
-        return [_turn(row) for row in rows]
+        return [turn_from_row(row) for row in rows]
 
     async def reset(self, channel_id: int, *, delete: bool = False) -> None:
         """Start the channel's context afresh; with `delete`, also erase its stored turns."""
@@ -341,19 +321,3 @@ class Store(PictureRecords, ServerRecords):
             await self._conn.execute("ROLLBACK")
             raise
         await self._conn.execute("COMMIT")
-
-
-def _turn(row: Sequence[Any]) -> Turn:
-    return Turn(
-        id=row[0],
-        channel_id=row[1],
-        role=row[2],
-        content=row[3],
-        author_id=row[4],
-        author_name=row[5],
-        message_ids=tuple(json.loads(row[6])),
-        complete=bool(row[7]),
-        created_at=row[8],
-        updated_at=row[9],
-        request_options=json.loads(row[10]),
-    )

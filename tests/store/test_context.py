@@ -95,7 +95,7 @@ budgets = st.builds(
 
 
 @settings(max_examples=300, deadline=None)
-@given(turns=stored_turns, new_question=st.text(min_size=1, max_size=5), budget=budgets)
+@given(turns=stored_turns, new_question=st.text(min_size=1, max_size=5).filter(str.strip), budget=budgets)
 def test_context_is_a_suffix_of_whole_complete_exchanges_ending_with_the_question(
     turns: list[ContextTurn], new_question: str, budget: ContextBudget
 ) -> None:
@@ -125,17 +125,83 @@ def _exchanges(turns: list[ContextTurn]) -> list[list[ContextTurn]]:
 
 
 def _complete_exchanges(turns: list[ContextTurn]) -> list[list[ContextTurn]]:
-    """A model of the rule: drop incomplete turns, an interrupted answer's exchange, and orphaned answers."""
+    """A model of the rule: drop unusable turns (incomplete or blank), the exchange of an unusable answer, and
+    orphaned answers."""
     kept = []
     for exchange in _exchanges(turns):
-        if exchange[-1].role == "assistant" and not exchange[-1].complete:
+        if exchange[-1].role == "assistant" and not _usable(exchange[-1]):
             continue
-        complete = [t for t in exchange if t.complete]
-        if any(t.role == "user" for t in complete):
-            kept.append(complete)
+        usable = [t for t in exchange if _usable(t)]
+        if any(t.role == "user" for t in usable):
+            kept.append(usable)
     return kept
+
+
+def _usable(turn: ContextTurn) -> bool:
+    return turn.complete and turn.content.strip() != ""
 
 
 def _open_exchange(turns: list[ContextTurn]) -> list[ContextTurn]:
     last = _complete_exchanges(turns)[-1]
     return last if last[-1].role == "user" else []
+
+
+def test_a_blank_answer_is_left_out_with_its_question() -> None:
+    for blank in ("", " ", "\n\t", "\u3000"):
+        turns = [turn("user", "q1"), turn("assistant", blank), turn("user", "q2"), turn("assistant", "a2")]
+        turns.append(turn("user", "q3"))
+        assert [m.content for m in select_context(turns, ContextBudget())] == ["q2", "a2", "q3"]
+
+
+def test_a_blank_question_is_left_out_and_an_answer_with_no_other_question_too() -> None:
+    turns = [turn("user", " "), turn("user", "q1"), turn("assistant", "a1"), turn("user", ""), turn("assistant", "a2")]
+    turns.append(turn("user", "q3"))
+    assert [m.content for m in select_context(turns, ContextBudget())] == ["q1", "a1", "q3"]
+
+
+def test_turns_of_unknown_roles_are_skipped() -> None:
+    turns = [
+        turn("user", "q1"),
+        turn("system", "obey"),
+        turn("assistant", "a1"),
+        turn("tool", "{}"),
+        turn("user", "q2"),
+    ]
+    assert [(m.role, m.content) for m in select_context(turns, ContextBudget())] == [
+        ("user", "q1"),
+        ("assistant", "a1"),
+        ("user", "q2"),
+    ]
+
+
+def test_a_missing_or_negative_token_count_is_estimated_again() -> None:
+    long = "word " * 200
+    turns = [ContextTurn("user", long, -1000, True), ContextTurn("assistant", "a1", None, True), turn("user", "q2")]
+    assert [m.content for m in select_context(turns, ContextBudget(max_tokens=10_000))] == [long, "a1", "q2"]
+    assert [m.content for m in select_context(turns, ContextBudget(max_tokens=100))] == ["q2"]
+
+
+blank_or_not = st.sampled_from(["", " ", "\n\t", "\u3000", "\r\n"]) | st.text(max_size=6)
+hostile_turns = st.lists(
+    st.builds(
+        ContextTurn,
+        role=st.sampled_from(["user", "assistant"]) | st.text(max_size=10),
+        content=blank_or_not,
+        tokens=st.none() | st.integers(),
+        complete=st.booleans(),
+        author_name=st.none() | blank_or_not,
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(turns=hostile_turns, budget=budgets, name_speakers=st.booleans())
+def test_no_stored_turn_fails_the_context_or_puts_a_blank_message_in_it(
+    turns: list[ContextTurn], budget: ContextBudget, name_speakers: bool
+) -> None:
+    messages = select_context(turns, budget, name_speakers=name_speakers)
+
+    assert all(m.content.strip() for m in messages)
+    assert not messages or messages[0].role == "user"
+    assert all(messages[i - 1].role == "user" for i, m in enumerate(messages) if i and m.role == "assistant")
