@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,6 +17,11 @@ import aiosqlite
 UsageKind = Literal["chat", "draw"]
 GenerationStatus = Literal["queued", "drawing", "done", "refused", "failed", "cancelled"]
 UNFINISHED: tuple[GenerationStatus, ...] = ("queued", "drawing")
+
+
+def in_list(values: Sequence[object]) -> str:
+    """`(?, ?, ...)`, one placeholder per value, for an SQL `IN` whose values are bound: right for any count."""
+    return f"({', '.join('?' * len(values))})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +120,8 @@ class PictureRecords:
         async with self._lock:
             cursor = await self._conn.execute(
                 "UPDATE image_generations SET status = 'failed', error = ?, finished_at = ? "
-                f"WHERE status IN {UNFINISHED}",
-                (error, time.time()),
+                f"WHERE status IN {in_list(UNFINISHED)}",
+                (error, time.time(), *UNFINISHED),
             )
         return cursor.rowcount
 

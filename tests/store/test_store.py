@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.fusion import Message
-from bot.store import ContextBudget, DrawUsage, ImageGeneration, Store
+from bot.store import ContextBudget, DrawUsage, GenerationStatus, ImageGeneration, Store, pictures
 
 BUDGET = ContextBudget(max_messages=40, max_tokens=4000)
 
@@ -138,6 +138,20 @@ async def test_usage_counts_per_user_and_kind_since_a_time(store: Store) -> None
     assert await store.usage_since(7, "draw", 150.0) == (1, 200.0)
     assert await store.usage_since(7, "draw", 0.0) == (2, 200.0)
     assert await store.usage_since(9, "draw", 0.0) == (0, None)
+
+
+@pytest.mark.parametrize("unfinished", [("queued",), ("queued", "drawing")])
+async def test_abandoning_unfinished_requests_works_for_any_number_of_unfinished_statuses(
+    store: Store, monkeypatch: pytest.MonkeyPatch, unfinished: tuple[GenerationStatus, ...]
+) -> None:
+    monkeypatch.setattr(pictures, "UNFINISHED", unfinished)
+    queued = await store.add_generation(picture_request(7, 100.0))
+    drawing = await store.add_generation(picture_request(7, 200.0))
+    await store.start_generation(drawing)
+
+    assert await store.abandon_unfinished_generations("interrupted") == len(unfinished)
+    statuses = [(await store.generation(i)).status for i in (queued, drawing)]  # type: ignore[union-attr]
+    assert statuses == ["failed", "failed" if "drawing" in unfinished else "drawing"]
 
 
 async def test_channel_conversation_switch_persists(tmp_path: Path) -> None:
