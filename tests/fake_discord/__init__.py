@@ -9,9 +9,9 @@
 
 Modules: `fake` (the `FakeDiscord` facade) with its mixins `world` (guilds, channels, members, DMs) and `driving`
 (interactions, user messages), `server` (aiohttp app and runner), `gateway` (websocket protocol), `rest_core` /
-`rest_messages` / `rest_interactions` (routes), `compose` (payload validation), `autocomplete` (type-4 interactions
-and their answers), `state` / `entities` (the world, message versions), `payloads` (JSON shapes), `ratelimit`
-(buckets), `stats` (counters), `harness` (client runner).
+`rest_messages` / `rest_interactions` (routes), `compose` (payload validation, whom a message pings),
+`autocomplete` (type-4 interactions and their answers), `state` / `entities` (the world, message versions and whom
+each pinged), `payloads` (JSON shapes), `ratelimit` (buckets), `stats` (counters), `harness` (client runner).
 """
 
 from .backend import MIB, CommandSync
@@ -35,6 +35,7 @@ from .state import (
     FakeGuild,
     FakeInteraction,
     FakeMessage,
+    Pings,
     StoredAttachment,
     Version,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "FakeInteraction",
     "FakeMessage",
     "InteractionHandle",
+    "Pings",
     "RateLimit",
     "RoleOption",
     "RunningClient",

@@ -4,16 +4,24 @@ Checks: content at most 2000 characters; at most 10 embeds, each within the fiel
 files within the per-file limit (the interaction's ``attachment_size_limit``) and 25 MiB per request (413, code
 40005); no empty message (50006). Attachments follow API v10: a payload that names ``attachments`` keeps exactly the
 listed ones (existing ones by their id, new ones by their ``files[n]`` index).
+
+Mentions (`pings_of`) are worked out from the content as Discord does, for who writes where (`Writer`): without
+``allowed_mentions`` every ``<@user>``, ``<@&role>``, ``@everyone`` and ``@here`` may ping, and a reply pings the
+author of the message it replies to; ``allowed_mentions`` narrows that with ``parse``, ``users``, ``roles`` and
+``replied_user``. ``@everyone``/``@here`` ping only in a guild and when the author has Mention Everyone there; a role
+only when it is mentionable or the author has Mention Everyone. An edit that sets content works them out afresh from
+the edit's own ``allowed_mentions`` (absent: the defaults), as Discord documents. Embeds never ping.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .routing import ApiError, Upload
-from .state import FakeMessage, MessageEdit, StoredAttachment
+from .state import MENTION_EVERYONE, FakeChannel, FakeInteraction, FakeMessage, MessageEdit, Pings, StoredAttachment
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -26,6 +34,29 @@ EMBED_TEXT_LIMITS = {("title",): 256, ("description",): 4096, ("footer", "text")
 FIELD_LIMITS = {"name": 256, "value": 1024}
 USER_MENTION = re.compile(r"<@!?(\d+)>")
 ROLE_MENTION = re.compile(r"<@&(\d+)>")
+EVERYONE_MENTION = re.compile(r"@(?:everyone|here)")
+PARSE_TYPES = ("roles", "users", "everyone")
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who writes a message, where: whom its mentions may ping depends on both."""
+
+    author_id: int
+    guild_id: int | None  # None: a DM
+    permissions: int  # the author's there; for an interaction's messages, its ``app_permissions``
+
+
+def channel_writer(backend: Backend, channel: FakeChannel, author_id: int) -> Writer:
+    """``author_id`` writing in ``channel`` with its permissions there (the fake has no channel overwrites)."""
+    guild_id = channel.guild_id
+    return Writer(author_id, guild_id, 0 if guild_id is None else backend.permissions_of(author_id, guild_id))
+
+
+def interaction_writer(backend: Backend, interaction: FakeInteraction) -> Writer:
+    """The bot answering ``interaction`` (its responses and followups are webhook messages)."""
+    permissions = int(interaction.payload.get("app_permissions") or 0)
+    return Writer(backend.identity.bot_user_id, interaction.guild_id, permissions)
 
 
 def max_length(limit: int) -> dict[str, Any]:
@@ -93,11 +124,18 @@ def compose(
     payload: dict[str, Any],
     uploads: list[Upload],
     *,
+    writer: Writer,
+    reply_to: FakeMessage | None = None,
     existing: FakeMessage | None = None,
     prefix: tuple[str, ...] = (),
 ) -> MessageEdit:
-    """Validate ``payload`` and say what it sets on a new message (``existing`` None) or on ``existing``."""
+    """Validate ``payload`` and say what it sets on a new message (``existing`` None) or on ``existing``.
+
+    ``reply_to``: the message a new message replies to (an edit replies to what ``existing`` replies to).
+    """
     validate_payload(payload, prefix)
+    allowed = payload.get("allowed_mentions")
+    validate_allowed_mentions(allowed, prefix)
     edit = MessageEdit(
         content=(payload["content"] or "") if "content" in payload else None,
         embeds=(payload["embeds"] or []) if "embeds" in payload else None,
@@ -106,7 +144,9 @@ def compose(
         attachments=resolve_attachments(backend, payload, uploads, existing, prefix),
     )
     if edit.content is not None:
-        add_mentions(backend, edit, payload.get("allowed_mentions"))
+        if existing is not None:
+            reply_to = backend.state.live_message(existing.reference_id or 0)
+        edit.pings = pings_of(backend, edit.content, allowed, writer, reply_to)
     if is_empty(edit, existing, payload):
         raise ApiError(400, 50006, "Cannot send an empty message")
     return edit
@@ -146,16 +186,56 @@ def store(
     return backend.state.store_attachment(name, upload.data, content_type, backend.base_url, description=description)
 
 
-def add_mentions(backend: Backend, edit: MessageEdit, allowed: dict[str, Any] | None) -> None:
-    content = edit.content or ""
-    parse = set(allowed.get("parse", [])) if allowed is not None else {"users", "roles", "everyone"}
-    allowed_users = {int(i) for i in (allowed or {}).get("users", [])}
-    allowed_roles = {int(i) for i in (allowed or {}).get("roles", [])}
-    users = [int(i) for i in USER_MENTION.findall(content) if int(i) in backend.state.users]
-    roles = [int(i) for i in ROLE_MENTION.findall(content) if int(i) in backend.state.roles]
-    edit.mention_ids = [i for i in dict.fromkeys(users) if "users" in parse or i in allowed_users]
-    edit.mention_role_ids = [i for i in dict.fromkeys(roles) if "roles" in parse or i in allowed_roles]
-    edit.mention_everyone = "everyone" in parse and ("@everyone" in content or "@here" in content)
+def validate_allowed_mentions(allowed: Any, prefix: tuple[str, ...]) -> None:
+    if allowed is None:
+        return
+    parse = allowed.get("parse") or []
+    bad = {
+        str(index): {"_errors": [{"code": "BASE_TYPE_CHOICES", "message": f"Value must be one of {PARSE_TYPES}."}]}
+        for index, kind in enumerate(parse)
+        if kind not in PARSE_TYPES
+    }
+    if bad:
+        raise invalid_form_body({"allowed_mentions": {"parse": bad}}, prefix)
+    for kind in ("users", "roles"):
+        if kind in parse and allowed.get(kind):
+            message = f'parse:["{kind}"] and {kind}: [ids] are mutually exclusive.'
+            exclusive = {"_errors": [{"code": "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE", "message": message}]}
+            raise invalid_form_body({"allowed_mentions": exclusive}, prefix)
+
+
+def pings_of(
+    backend: Backend, content: str, allowed: dict[str, Any] | None, writer: Writer, reply_to: FakeMessage | None
+) -> Pings:
+    """Whom ``content`` pings sent by ``writer`` with ``allowed_mentions`` ``allowed``, replying to ``reply_to``."""
+    state = backend.state
+    parse = set(PARSE_TYPES) if allowed is None else set(allowed.get("parse") or [])
+    listed_users = {int(i) for i in (allowed or {}).get("users") or []}
+    listed_roles = {int(i) for i in (allowed or {}).get("roles") or []}
+    in_guild = writer.guild_id is not None
+    mentions_everyone = in_guild and bool(writer.permissions & MENTION_EVERYONE)
+
+    def pingable_role(role_id: int) -> bool:
+        role = state.roles.get(role_id)
+        in_this_guild = role is not None and role.guild_id == writer.guild_id and role.id != writer.guild_id
+        return in_this_guild and (role.mentionable or mentions_everyone)  # type: ignore[union-attr]
+
+    users = [
+        i for i in mentioned(USER_MENTION, content) if i in state.users and ("users" in parse or i in listed_users)
+    ]
+    roles = [
+        i for i in mentioned(ROLE_MENTION, content) if pingable_role(i) and ("roles" in parse or i in listed_roles)
+    ]
+    pings_replied = allowed is None or bool(allowed.get("replied_user"))
+    replied = reply_to.author_id if reply_to is not None else None
+    if pings_replied and replied is not None and replied != writer.author_id and replied not in users:
+        users.append(replied)
+    everyone = "everyone" in parse and mentions_everyone and EVERYONE_MENTION.search(content) is not None
+    return Pings(tuple(users), tuple(roles), everyone)
+
+
+def mentioned(pattern: re.Pattern[str], content: str) -> list[int]:
+    return list(dict.fromkeys(int(i) for i in pattern.findall(content)))
 
 
 def is_empty(edit: MessageEdit, existing: FakeMessage | None, payload: dict[str, Any]) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 from .autocomplete import build_autocomplete_interaction
 from .backend import Backend
-from .compose import add_mentions
+from .compose import channel_writer, pings_of
 from .gateway import GatewayConnection
 from .interactions import (
     BUTTON,
@@ -164,6 +164,9 @@ class BotDriving:
     ) -> FakeMessage:
         """A message by ``user_id``; each of ``mentions`` not already in ``content`` is prefixed as ``<@id>``.
 
+        It pings as a Discord client's message does by default (every mention the author may make, and the author
+        of ``reply_to``).
+
         In a guild channel the author must be a member of its guild; in a DM channel (`open_dm`), its recipient.
         Returns once MESSAGE_CREATE is on the wire (to sessions with the guild-messages, in a DM the
         direct-messages, intent).
@@ -171,8 +174,10 @@ class BotDriving:
         channel = self.backend.state.channels[channel_id]
         self._check_author(channel, user_id)
         missing = [USER_MENTION_FORMAT.format(i) for i in dict.fromkeys(mentions) if f"<@{i}>" not in content]
-        edit = MessageEdit(content=" ".join([*missing, content]))
-        add_mentions(self.backend, edit, allowed=None)
+        text = " ".join([*missing, content])
+        writer = channel_writer(self.backend, channel, user_id)
+        reply_target = self.backend.state.live_message(reply_to or 0)
+        edit = MessageEdit(content=text, pings=pings_of(self.backend, text, None, writer, reply_target))
         message = self.backend.state.create_message(
             channel, user_id, edit, type=19 if reply_to else 0, reference_id=reply_to
         )

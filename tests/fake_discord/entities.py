@@ -40,6 +40,7 @@ class FakeRole:
     position: int = 0
     managed: bool = False
     bot_id: int | None = None
+    mentionable: bool = False  # anyone may ping it; otherwise only authors with Mention Everyone
 
 
 @dataclass
@@ -108,8 +109,38 @@ class StoredAttachment:
 
 
 @dataclass(frozen=True)
+class Pings:
+    """Who a message's content pings, as Discord works it out (see `compose.pings_of`); falsy when nobody.
+
+    ``users`` include the author of the message replied to when the reply pings them; ``everyone`` is an
+    ``@everyone`` or ``@here`` that pinged.
+    """
+
+    users: tuple[int, ...] = ()
+    roles: tuple[int, ...] = ()
+    everyone: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.users or self.roles or self.everyone)
+
+    def __or__(self, other: Pings) -> Pings:
+        return Pings(
+            tuple(dict.fromkeys(self.users + other.users)),
+            tuple(dict.fromkeys(self.roles + other.roles)),
+            self.everyone or other.everyone,
+        )
+
+
+NOBODY = Pings()
+
+
+@dataclass(frozen=True)
 class Version:
-    """What a message looked like from ``at`` (monotonic seconds) until the next version."""
+    """What a message looked like from ``at`` (monotonic seconds) until the next version, and whom it pinged.
+
+    An edit recomputes the pings from the new content; Discord notifies nobody again, but ``pinged`` says whom the
+    content would ping.
+    """
 
     at: float
     content: str
@@ -117,6 +148,7 @@ class Version:
     attachments: list[tuple[str, bytes]]
     components: list[dict[str, Any]]
     flags: int
+    pinged: Pings = NOBODY
 
     @property
     def files(self) -> list[tuple[str, bytes]]:
@@ -144,9 +176,7 @@ class MessageEdit:
     components: list[dict[str, Any]] | None = None
     attachments: list[StoredAttachment] | None = None
     flags: int | None = None
-    mention_ids: list[int] | None = None
-    mention_role_ids: list[int] | None = None
-    mention_everyone: bool | None = None
+    pings: Pings | None = None
 
 
 @dataclass
@@ -162,9 +192,7 @@ class FakeMessage:
     attachments: list[StoredAttachment] = field(default_factory=list)
     flags: int = 0
     tts: bool = False
-    mention_ids: list[int] = field(default_factory=list)
-    mention_role_ids: list[int] = field(default_factory=list)
-    mention_everyone: bool = False
+    pings: Pings = NOBODY  # the current content's: the payload's ``mentions``, ``mention_roles``, ``mention_everyone``
     reference_id: int | None = None
     interaction_id: int | None = None
     webhook_id: int | None = None
@@ -194,20 +222,37 @@ class FakeMessage:
     def deleted(self) -> bool:
         return self.deleted_at is not None
 
+    @property
+    def pinged(self) -> Pings:
+        """Everyone any version of this message pinged (falsy when nobody ever was)."""
+        pinged = NOBODY
+        for version in self.versions:
+            pinged |= version.pinged
+        return pinged
+
+    @property
+    def mention_ids(self) -> list[int]:
+        return list(self.pings.users)
+
+    @property
+    def mention_role_ids(self) -> list[int]:
+        return list(self.pings.roles)
+
+    @property
+    def mention_everyone(self) -> bool:
+        return self.pings.everyone
+
     def apply(self, edit: MessageEdit, *, at: float, is_edit: bool) -> None:
-        for name in ("content", "embeds", "components", "attachments", "flags", "mention_everyone"):
+        for name in ("content", "embeds", "components", "attachments", "flags", "pings"):
             value = getattr(edit, name)
             if value is not None:
                 setattr(self, name, value)
-        if edit.mention_ids is not None:
-            self.mention_ids = edit.mention_ids
-        if edit.mention_role_ids is not None:
-            self.mention_role_ids = edit.mention_role_ids
         if is_edit:
             self.edited_timestamp = iso_now()
-        self.versions.append(
-            Version(at, self.content, list(self.embeds), self.files, list(self.components), self.flags)
+        version = Version(
+            at, self.content, list(self.embeds), self.files, list(self.components), self.flags, self.pings
         )
+        self.versions.append(version)
 
 
 @dataclass(frozen=True)

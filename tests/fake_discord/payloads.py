@@ -79,7 +79,7 @@ def role(r: FakeRole) -> dict[str, Any]:
         "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
         "hoist": False,
         "managed": r.managed,
-        "mentionable": False,
+        "mentionable": r.mentionable,
         "icon": None,
         "unicode_emoji": None,
         "flags": 0,

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from . import payloads
 from .autocomplete import require_autocomplete_pairing, validate_autocomplete_result
-from .compose import compose, validate_uploads
+from .compose import compose, interaction_writer, validate_uploads
 from .rest_messages import SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS, flags_after_edit
 from .routing import ApiError, RouteSpec, Upload, json_response, no_content, query_flag, read_body, snowflake_param
 from .state import EPHEMERAL, LOADING, CallbackRecord, CallbackRefusal, FakeInteraction, FakeMessage, MessageEdit
@@ -109,7 +109,7 @@ def new_response_message(
     backend: Backend, interaction: FakeInteraction, data: dict[str, Any], uploads: list[Upload], prefix: tuple[str, ...]
 ) -> FakeMessage:
     validate_uploads(uploads, interaction.attachment_size_limit, backend.config.request_size_limit)
-    edit = compose(backend, data, uploads, prefix=prefix)
+    edit = compose(backend, data, uploads, writer=interaction_writer(backend, interaction), prefix=prefix)
     edit.flags = (edit.flags or 0) & INTERACTION_FLAGS
     return create_interaction_message(backend, interaction, edit, tts=bool(data.get("tts")))
 
@@ -143,7 +143,8 @@ def edit_response_message(
     prefix: tuple[str, ...] = (),
 ) -> FakeMessage:
     validate_uploads(uploads, interaction.attachment_size_limit, backend.config.request_size_limit)
-    edit = compose(backend, data, uploads, existing=message, prefix=prefix)
+    writer = interaction_writer(backend, interaction)
+    edit = compose(backend, data, uploads, writer=writer, existing=message, prefix=prefix)
     edit.flags = flags_after_edit(message, edit.flags)
     backend.state.edit_message(message, edit)
     backend.gateway.publish_message("MESSAGE_UPDATE", message)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from . import payloads
-from .compose import compose, validate_uploads
+from .compose import channel_writer, compose, validate_uploads
 from .rest_core import require_channel
 from .routing import ApiError, RouteSpec, json_response, no_content, read_body, snowflake_param
 from .state import LOADING, PRIVATE_THREAD, PUBLIC_THREAD, TEXT_CHANNEL, FakeChannel, FakeMessage
@@ -61,12 +61,14 @@ async def create_message(backend: Backend, request: web.Request) -> web.Response
     channel = require_channel(backend, request)
     payload, uploads = await read_body(request)
     validate_uploads(uploads, backend.config.attachment_size_limit, backend.config.request_size_limit)
-    edit = compose(backend, payload, uploads)
-    edit.flags = (edit.flags or 0) & CREATE_FLAGS
     reference_id = referenced_message_id(backend, channel, payload)
+    bot_id = backend.identity.bot_user_id
+    reply_to = backend.state.live_message(reference_id or 0)
+    edit = compose(backend, payload, uploads, writer=channel_writer(backend, channel, bot_id), reply_to=reply_to)
+    edit.flags = (edit.flags or 0) & CREATE_FLAGS
     message = backend.state.create_message(
         channel,
-        backend.identity.bot_user_id,
+        bot_id,
         edit,
         type=REPLY if reference_id else DEFAULT,
         tts=bool(payload.get("tts")),
@@ -83,7 +85,8 @@ async def edit_message(backend: Backend, request: web.Request) -> web.Response:
         raise ApiError(403, 50005, "Cannot edit a message authored by another user")
     payload, uploads = await read_body(request)
     validate_uploads(uploads, backend.config.attachment_size_limit, backend.config.request_size_limit)
-    edit = compose(backend, payload, uploads, existing=message)
+    writer = channel_writer(backend, channel, message.author_id)
+    edit = compose(backend, payload, uploads, writer=writer, existing=message)
     edit.flags = flags_after_edit(message, edit.flags)
     backend.state.edit_message(message, edit)
     backend.gateway.publish_message("MESSAGE_UPDATE", message)

@@ -32,6 +32,7 @@ from .entities import (
     FakeRole,
     FakeUser,
     MessageEdit,
+    Pings,
     StoredAttachment,
     Version,
     iso_now,
@@ -57,6 +58,7 @@ __all__ = [
     "FakeState",
     "FakeUser",
     "MessageEdit",
+    "Pings",
     "StoredAttachment",
     "Version",
     "iso_now",
@@ -69,6 +71,7 @@ ADMINISTRATOR = 1 << 3
 ALL_PERMISSIONS = (1 << 51) - 1
 # @everyone in a new guild: view, send, embed, attach, history, reactions, external emoji, app commands, threads.
 DEFAULT_EVERYONE_PERMISSIONS = sum(1 << bit for bit in (6, 10, 11, 14, 15, 16, 18, 31, 35, 36, 38))
+MENTION_EVERYONE = 1 << 17
 # The bot's own role adds managing messages and threads.
 DEFAULT_BOT_PERMISSIONS = DEFAULT_EVERYONE_PERMISSIONS | (1 << 13) | (1 << 34)
 # What Discord reports as ``app_permissions`` in a DM with the bot: embed links, attach files, mention everyone,
@@ -159,9 +162,12 @@ class FakeState:
         guild_id: int,
         role_id: int | None = None,
         bot_id: int | None = None,
+        mentionable: bool = False,
     ) -> FakeRole:
         position = sum(1 for role in self.roles.values() if role.guild_id == guild_id)
-        role = FakeRole(role_id or self.new_id(), name, permissions, guild_id, position=position)
+        role = FakeRole(
+            role_id or self.new_id(), name, permissions, guild_id, position=position, mentionable=mentionable
+        )
         role.managed, role.bot_id = bot_id is not None, bot_id
         self.roles[role.id] = role
         self.changed()

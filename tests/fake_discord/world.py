@@ -66,9 +66,12 @@ class WorldBuilding:
         )
         return thread.id
 
-    def add_role(self, name: str, *, guild_id: int | None = None, permissions: int = 0) -> int:
+    def add_role(
+        self, name: str, *, guild_id: int | None = None, permissions: int = 0, mentionable: bool = False
+    ) -> int:
+        """A role; ``mentionable`` lets anyone ping it (otherwise only authors with Mention Everyone can)."""
         guild = self._guild(guild_id)
-        role = self.backend.state.add_role(name, permissions, guild_id=guild.id)
+        role = self.backend.state.add_role(name, permissions, guild_id=guild.id, mentionable=mentionable)
         event = {"guild_id": str(guild.id), "role": payloads.role(role)}
         self.backend.gateway.dispatch("GUILD_ROLE_CREATE", event, intents=GUILDS)
         return role.id
