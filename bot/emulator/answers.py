@@ -96,6 +96,7 @@ class ChatSettings:
     length: int | None = None
     finish: str | None = None
     sensitive: bool = False
+    echo: str | None = None  # the answer's exact text instead of the composed one (may be empty)
 
 
 def prompt_tokens(messages: Sequence[dict[str, str]]) -> int:
@@ -108,10 +109,13 @@ def picture_answer(content: str, messages: Sequence[dict[str, str]]) -> Answer:
 
 
 def chat_answer(messages: Sequence[dict[str, str]], prompt: str, settings: ChatSettings) -> Answer:
-    """Compose the deterministic chat answer to ``prompt`` (the stripped last message)."""
-    text = compose_text(messages, prompt, settings)
-    if settings.length is not None:
-        text = pad_to_length(text, settings.length)
+    """Compose the deterministic chat answer to ``prompt`` (the stripped last message), or echo ``settings.echo``."""
+    if settings.echo is not None:
+        text = settings.echo
+    else:
+        text = compose_text(messages, prompt, settings)
+        if settings.length is not None:
+            text = pad_to_length(text, settings.length)
     pieces = split_pieces(text)
     finish = "stop"
     if settings.finish is not None or settings.sensitive:

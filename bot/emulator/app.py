@@ -27,6 +27,7 @@ from bot.emulator.directives import (
     RequestError,
     parse_directives,
     validate_chat_request,
+    without_directives,
 )
 from bot.emulator.picture_server import picture_url, setup_pictures
 from bot.emulator.pictures import (
@@ -227,7 +228,8 @@ async def _compute_answer(
     request: web.Request, chat: ChatRequest, prompt: str, directives: Directives, response_id: str
 ) -> answers.Answer:
     config = request.app[CONFIG_KEY]
-    if directives.refuse is not None or (answers.wants_picture(prompt) and not directives.words):
+    wants_picture = answers.wants_picture(prompt) and not directives.words and not directives.echo
+    if directives.refuse is not None or wants_picture:
         content = _picture_refusal(config, chat, prompt, directives)
         if content is None:
             content = await _draw(request, chat, prompt, directives, response_id)
@@ -239,6 +241,7 @@ async def _compute_answer(
         length=directives.length,
         finish=directives.finish,
         sensitive=answers.contains_blocked_word(prompt, config.blocked_words),
+        echo=without_directives(chat.messages[-1]["content"]) if directives.echo else None,
     )
     return answers.chat_answer(chat.messages, prompt, settings)
 

@@ -7,6 +7,8 @@ those tokens from the text and returns them as a frozen :class:`Directives`, whe
 field left at ``None`` means "use the emulator's configured default". Both raise a
 :class:`RequestError` whose message names the offending field or directive.
 
+``echo`` makes the answer exactly the message with its tokens cut out (:func:`without_directives`), not stripped.
+
 The ``picture-*`` directives (``picture-type``, ``picture-fault``, ``picture-redirects``,
 ``picture-bytes``) shape how a drawn picture's URL behaves; ``picture_server`` documents them.
 They, like ``picture-delay``, are ignored when the request is not drawn.
@@ -23,6 +25,7 @@ from bot.emulator.picture_server import MAX_PICTURE_BYTES, MAX_REDIRECTS, PICTUR
 from bot.emulator.pictures import MAX_SEED, PICTURE_TYPES, parse_size
 
 DIRECTIVE_PATTERN = re.compile(r" ?\[emu:([A-Za-z_-]+)(?:=([^\]]*))?\]")
+BARE_DIRECTIVE_PATTERN = re.compile(r"\[emu:[A-Za-z_-]+(?:=[^\]]*)?\]")
 FINISH_REASON_PATTERN = re.compile(r"[a-z_]{1,32}")
 FAIL_PATTERN = re.compile(r"(\d{1,4})x(\d{3})")
 DEFAULT_MODEL = "Artist_V0.1.3"
@@ -62,6 +65,7 @@ class Directives:
     stall: float | None = None
     plain: bool = False
     words: bool = False
+    echo: bool = False
     picture_delay: float | None = None
     length: int | None = None
     picture_type: str | None = None
@@ -152,6 +156,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str | None], Any]]] = {
     "stall": ("stall", _seconds),
     "plain": ("plain", _flag),
     "words": ("words", _flag),
+    "echo": ("echo", _flag),
     "picture-delay": ("picture_delay", _seconds),
     "length": ("length", _int_between(1, 1_000_000)),
     "picture-type": ("picture_type", _choice(*PICTURE_TYPES)),
@@ -180,6 +185,11 @@ def parse_directives(text: str) -> tuple[str, Directives]:
             raise DirectiveError(f"invalid emulator directive [emu:{name}]: {error}") from None
     cleaned = DIRECTIVE_PATTERN.sub("", text).strip()
     return cleaned, replace(Directives(), **values)
+
+
+def without_directives(text: str) -> str:
+    """``text`` with only its ``[emu:...]`` tokens cut out: the spaces around them, and at either end, stay."""
+    return BARE_DIRECTIVE_PATTERN.sub("", text)
 
 
 def _lookup(name: str) -> tuple[str, Callable[[str | None], Any]]:

@@ -261,6 +261,49 @@ async def test_finish_directive(emulator: Emulator, session: aiohttp.ClientSessi
     assert last["message"]
 
 
+def answer_text(raw: bytes, *, stream: bool) -> tuple[str, str]:
+    """The answer's whole text and its finish reason, from a plain body or a stream of either envelope."""
+    if not stream:
+        choice = json.loads(raw)["data"]["choices"][0]
+        return choice["content"], choice["finish_reason"]
+    *pieces, last = sse_events(raw)
+    final = last["data"]["choices"][0]
+    assert final.get("delta", "") == ""
+    text = joined_deltas(pieces)
+    assert final.get("message", text) == text  # the old envelope repeats the whole text at the end
+    return text, final["finish_reason"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("envelope", ["new", "old"])
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("@everyone <@&42> draw [emu:echo] this, 好吗?", "@everyone <@&42> draw  this, 好吗?"),
+        ("   [emu:echo]", "   "),
+        ("[emu:echo]", ""),
+        ("  two\n\nlines [emu:delay=0] [emu:echo]  ", "  two\n\nlines    "),
+    ],
+)
+async def test_echo_answers_exactly_the_message_without_its_directives(
+    emulator: Emulator, session: aiohttp.ClientSession, stream: bool, envelope: str, content: str, expected: str
+) -> None:
+    _, url = emulator
+    status, _, raw = await post(session, url, make_body(f"{content}[emu:envelope={envelope}]", stream=stream))
+    assert status == 200
+    assert answer_text(raw, stream=stream) == (expected, "stop")
+
+
+async def test_an_echoed_long_message_streams_whole_in_pieces(
+    emulator: Emulator, session: aiohttp.ClientSession
+) -> None:
+    _, url = emulator
+    long = " ".join(f"word{n}" for n in range(900))
+    _, _, raw = await post(session, url, make_body(f"{long} [emu:echo]", stream=True))
+    assert len(sse_events(raw)) > 900
+    assert answer_text(raw, stream=True) == (f"{long} ", "stop")
+
+
 # --- pictures ----------------------------------------------------------------------------
 
 
