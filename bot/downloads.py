@@ -2,9 +2,10 @@
 
 The API gives a picture as a URL that may expire, so the bot fetches the bytes at once. The URL comes from a remote
 service, which makes this fetch a server-side request forgery target: only http(s), a bounded number of redirects,
-each re-checked; one deadline for the whole fetch; a size cap (the caller passes the upload limit); the type taken
-from the bytes, never from the headers; and no connection to a loopback, private, link-local or otherwise
-non-public address unless `allow_private` is set (IMAGE_FETCH_ALLOW_PRIVATE, for local testing).
+each re-checked; one deadline for the whole fetch; a size cap (the caller passes the upload limit) on the bytes as
+received, which are never inflated; the type taken from the bytes, never from the headers; and no connection to a
+loopback, private, link-local or otherwise non-public address unless `allow_private` is set
+(IMAGE_FETCH_ALLOW_PRIVATE, for local testing).
 
 The address check runs on the addresses the connector actually connects to (`GuardedResolver`), so a name that
 resolves, or re-resolves, to an internal address is refused too. That is why `PictureDownloader` owns an
@@ -349,8 +350,10 @@ class PictureDownloader:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(resolver=resolver),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._connect_timeout),
-                # Pictures are compressed already; asking for them as they are rules out decompression bombs.
+                # Pictures are compressed already, so they are asked for as they are; and a body encoded anyway
+                # is never inflated (a small one can inflate past any limit): its raw bytes fail the type check.
                 headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+                auto_decompress=False,
             )
         return self._session
 

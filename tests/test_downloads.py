@@ -7,11 +7,14 @@ address a test connects to, and refuses anything that is not loopback (so even a
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import ipaddress
 import re
 import socket
 import time
+import tracemalloc
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -123,6 +126,19 @@ async def slow_hops(request: web.Request) -> web.Response:
     return web.Response(status=302, headers={"Location": location})
 
 
+@functools.cache
+def gzip_bomb() -> bytes:
+    """About 16 KB of gzip that inflates to a PNG's first bytes and then 16 MiB of zeros."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # 16 +: the gzip format
+    parts = [compressor.compress(PNG[:16]), *(compressor.compress(bytes(MIB)) for _ in range(16))]
+    return b"".join([*parts, compressor.flush()])
+
+
+async def gzipped(request: web.Request) -> web.Response:
+    """The gzip bomb as a PNG, encoded although the downloader asks for `Accept-Encoding: identity`."""
+    return web.Response(body=gzip_bomb(), headers={"Content-Type": "image/png", "Content-Encoding": "gzip"})
+
+
 async def stall(request: web.Request) -> web.Response:
     await asyncio.sleep(2)
     return web.Response(body=PNG, content_type="image/png")
@@ -158,6 +174,7 @@ def picture_app() -> web.Application:
     app.router.add_get("/big", fixed(PNG[:16] + bytes(2 * MIB), "image/png"))
     app.router.add_get("/big-declared", big_declared)
     app.router.add_get("/big-chunked", big_chunked)
+    app.router.add_get("/gzipped", gzipped)
     app.router.add_get("/cut-short", cut_short)
     app.router.add_get("/hops/{left}", countdown)
     app.router.add_get("/loop/a", redirect_to("/loop/b"))
@@ -447,6 +464,20 @@ async def test_one_byte_over_the_limit_is_refused(server: TestServer) -> None:
             await downloader.fetch(local(server, "/pictures/cat.png"), max_bytes=len(PNG) - 1)
 
     assert caught.value.user_message == f"The picture is larger than the upload limit of {describe_size(len(PNG) - 1)}."
+
+
+async def test_an_encoded_body_is_refused_as_received_and_never_inflated(server: TestServer) -> None:
+    assert len(gzip_bomb()) < CAP // 16  # made before measuring: the server holds only these bytes
+    tracemalloc.start()
+    try:
+        async with PictureDownloader(allow_private=True) as downloader:
+            with pytest.raises(NotAnImageError):
+                await downloader.fetch(local(server, "/gzipped"), max_bytes=CAP)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert peak < CAP  # inflated, the body would be 16 MiB; even the cap's worth of it would not fit
 
 
 @pytest.mark.parametrize("path", ["/error.png", "/vector.svg", "/empty"])
