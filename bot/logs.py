@@ -1,16 +1,27 @@
-"""Logging set-up: one format for the whole application, and secret values redacted from every record."""
+"""Logging set-up: one format for the whole application, and secrets redacted from every record.
+
+Two kinds of secret are redacted: the configured ones (the bot token, API keys), by value, and the tokens Discord
+hands out per interaction or webhook, by where they appear, since they are not known in advance: discord.py logs
+at DEBUG the REST URLs that carry them (`/webhooks/<application id>/<token>/...`,
+`/interactions/<id>/<token>/callback`) and the gateway events whose payload has a `token` field.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 
 REDACTED = "[redacted]"
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+_TOKEN_PATTERNS = (
+    re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/?#\s'\"]+"),  # the path segment after the id
+    re.compile(r"""(['"]token['"]:\s*['"])[^'"]+"""),  # an event payload as a dict's repr or JSON
+)
 
 
 class RedactSecrets(logging.Filter):
-    """Replaces any configured secret value in a record's final message, whatever code logged it."""
+    """Replaces secrets in a record's final message and exception text, whatever code logged it."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
@@ -18,21 +29,25 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = message
-        for secret in self._secrets:
-            redacted = redacted.replace(secret, REDACTED)
+        redacted = self.redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            for secret in self._secrets:
-                record.exc_text = record.exc_text.replace(secret, REDACTED)
+            record.exc_text = self.redact(record.exc_text)
         return True
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        for pattern in _TOKEN_PATTERNS:
+            text = pattern.sub(rf"\1{REDACTED}", text)
+        return text
 
 
 def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    """Log to standard error at `level`, with `secrets` never written out."""
+    """Log to standard error at `level`, with `secrets` and Discord's interaction tokens never written out."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.addFilter(RedactSecrets(secrets))
