@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     conversations_enabled: bool = True
     direct_messages_enabled: bool = True
     conversation_threads: bool = False
+    conversation_max_waiting: int = Field(default=5, ge=0, le=100)
+    reply_pings_author: bool = False
+    dm_chat_cooldown_seconds: float = Field(default=0.0, ge=0, le=86_400)
+    max_answer_messages: int = Field(default=5, ge=1, le=10)
 
     database_url: str = f"{SQLITE_PREFIX}data/fusionbot.sqlite3"
     context_max_messages: int = Field(default=40, ge=2, le=1000)

@@ -109,6 +109,9 @@ class FusionBot(commands.Bot):
         self.rate_limits = RateLimitWatch()
         super().__init__(
             http_trace=self.rate_limits.trace_config(),
+            # Nothing the bot writes pings anyone unless a send says so: the model's text and users' prompts are
+            # shown, never obeyed (see the README's "Safety").
+            allowed_mentions=discord.AllowedMentions.none(),
             command_prefix=commands.when_mentioned,
             intents=bot_intents(settings.conversations_enabled),
             tree_cls=FusionCommandTree,
@@ -127,14 +130,23 @@ class FusionBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         self.store = await Store.open(self.settings.database_path)
-        self.access = Access(self.store, dms_allowed=self.settings.direct_messages_enabled)
+        self.access = Access(
+            self.store,
+            dms_allowed=self.settings.direct_messages_enabled,
+            dm_chat_cooldown_seconds=self.settings.dm_chat_cooldown_seconds,
+        )
         self._session = new_http_session()
         self._downloader = PictureDownloader(
             allow_private=self.settings.image_fetch_allow_private, timeout=self.settings.image_fetch_timeout
         )
         self.fusion = fusion_client(self._session, self.settings)
         self.chat = ChatService(
-            self.fusion, self.store, context_budget(self.settings), self._downloader, pace=self.rate_limits.pace
+            self.fusion,
+            self.store,
+            context_budget(self.settings),
+            self._downloader,
+            pace=self.rate_limits.pace,
+            max_parts=self.settings.max_answer_messages,
         )
         self.draw_menu = DrawMenu.from_settings(self.settings)
         self.draws = draw_service(self.settings, self.fusion, self.store, self._downloader)

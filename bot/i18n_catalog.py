@@ -43,6 +43,7 @@ MESSAGES: tuple[tuple[str, str], ...] = (
         "在此服务器上使用机器人需要以下身份组之一：{roles}",  # noqa: RUF001
     ),
     ("Please wait {wait} before your next question on this server.", "请等待 {wait}后再在此服务器上提问。"),
+    ("Please wait {wait} before your next question in direct messages.", "请等待 {wait}后再在私信中提问。"),
     # bot/downloads.py
     ("The picture could not be downloaded. Please try again.", "图片下载失败，请重试。"),  # noqa: RUF001
     ("The picture's address is not allowed, so it was not downloaded.", "图片地址不被允许，因此没有下载。"),  # noqa: RUF001
@@ -158,6 +159,21 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ("This answer is not being written any more.", "这条回答已不在生成中。"),
     ("This answer is no longer stored, so it cannot be regenerated.", "这条回答已不再保存，因此无法重新生成。"),  # noqa: RUF001
     ("This answer is still being written.", "这条回答仍在生成中。"),
+    # bot/chat.py, bot/streaming.py
+    ("(no answer)", "（没有回答）"),  # noqa: RUF001
+    (
+        "Too long for {count} messages: the whole answer will be attached as answer.md.",
+        "超出 {count} 条消息的长度：完整回答将以 answer.md 附件形式提供。",  # noqa: RUF001
+    ),
+    (
+        "Too long for {count} messages: the whole answer is attached as answer.md.",
+        "超出 {count} 条消息的长度：完整回答已作为 answer.md 附上。",  # noqa: RUF001
+    ),
+    # bot/conversations.py
+    ("Too many messages are waiting for an answer in this channel.", "这个频道里等待回答的消息太多了。"),
+    ("Please send yours again in a moment.", "请稍后再发送你的消息。"),
+    # bot/buttons.py
+    ("This button does not belong to this channel.", "此按钮不属于这个频道。"),
     (
         "In a server, only members with Manage Messages can reset the conversation.",
         "在服务器中，只有拥有“管理消息”权限的成员才能重置对话。",  # noqa: RUF001
@@ -183,6 +199,10 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     (
         "This picture request is no longer stored, so it cannot be repeated.",
         "这个图片请求已不再保存，因此无法重新绘制。",  # noqa: RUF001
+    ),
+    (
+        "This picture request is no longer stored, so it cannot be cancelled.",
+        "这个图片请求已不再保存，因此无法取消。",  # noqa: RUF001
     ),
     ("This picture is not waiting or being drawn any more.", "这张图片已不在等待或绘制中。"),
     ("Cancelled by {name}.", "已被 {name} 取消。"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import io
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -21,6 +22,19 @@ import discord
 
 from bot.chunking import DISCORD_MESSAGE_LIMIT, split_message
 
+try:  # TEMPORARY while bot/chunking.py's split_bounded lands
+    from bot.chunking import split_bounded  # type: ignore[attr-defined]
+except ImportError:
+
+    def split_bounded(text: str, limit: int, max_parts: int, reserve: int) -> tuple[list[str], bool]:
+        parts = split_message(text, limit)
+        if len(parts) <= max_parts:
+            return parts, False
+        return [*parts[: max_parts - 1], split_message("".join(parts[max_parts - 1 :]), limit - reserve)[0]], True
+
+
+from bot.i18n import translate
+
 log = logging.getLogger(__name__)
 
 GENERATING_MARKER = " \u258c"  # a block cursor after the text while it grows
@@ -29,6 +43,10 @@ EDITABLE_FOR = datetime.timedelta(minutes=55)  # Discord limits edits of message
 FRESH_TEXT_WAIT = 0.05  # seconds a reader holding back its source has, at the editor's turn, to bring newer text
 FINAL_TEXT_GAP = 0.01  # seconds of its turn the final text still waits (at most)
 TYPING_LIMIT_SECONDS = 120.0  # the longest the bot shows itself typing before an answer's first text
+DEFAULT_MAX_PARTS = 5  # messages one reply may take; past them the whole text is attached as a file
+OVERFLOW_FILENAME = "answer.md"
+OVERFLOW_LIVE = "Too long for {count} messages: the whole answer will be attached as answer.md."
+OVERFLOW_DONE = "Too long for {count} messages: the whole answer is attached as answer.md."
 
 
 class ReplyTarget(Protocol):
@@ -65,11 +83,14 @@ class _Shown:
 
 
 @dataclass(frozen=True)
-class _Final:
+class _Render:
+    """One state of the reply to show: its text, the buttons of its last part, and what that part carries."""
+
     text: str
     view: discord.ui.View | None
     files: Sequence[discord.File] = ()
     embeds: Sequence[discord.Embed] = ()
+    whole_text: str | None = None  # what a final text too long for the messages attaches as a file (None: text)
 
 
 @dataclass
@@ -81,8 +102,10 @@ class StreamingReply:
     limit: int = DISCORD_MESSAGE_LIMIT
     pace: Callable[[str], float] = lambda bucket: 0.0  # seconds to wait after an edit (see bot.ratelimits)
     marker: str = GENERATING_MARKER
+    max_parts: int = DEFAULT_MAX_PARTS
+    locale: str | None = None  # of the reader, for the bot's own notes
     _text: str = ""
-    _final: _Final | None = None
+    _final: _Render | None = None
     _shown: list[_Shown] = field(default_factory=list)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _finishing: asyncio.Event = field(default_factory=asyncio.Event)
@@ -108,10 +131,13 @@ class StreamingReply:
         view: discord.ui.View | None = None,
         files: Sequence[discord.File] = (),
         embeds: Sequence[discord.Embed] = (),
+        *,
+        whole_text: str | None = None,
     ) -> None:
         """Show `text` as the final answer, without the marker, with `view` (and files, embeds) on the last part;
-        wait until shown."""
-        self._final = _Final(text, view, files, embeds)
+        wait until shown. A text longer than `max_parts` messages ends with a note and `whole_text` (by default the
+        text itself) attached as `answer.md`."""
+        self._final = _Render(text, view, files, embeds, whole_text)
         self._wake.set()
         self._finishing.set()
         if self._editor is None:
@@ -133,7 +159,7 @@ class StreamingReply:
                 final = self._final
                 if final is None:
                     if self._text:
-                        await self._render(_Final(self._text + self.marker, self.live_view))
+                        await self._render(_Render(self._text + self.marker, self.live_view))
                         await self._wait_for_turn()
                         after_turn = True
                     continue
@@ -168,15 +194,33 @@ class StreamingReply:
                     # A short pace may be the margin past a window the last edit spent (`bot.ratelimits`): keep that.
                     await asyncio.sleep(FINAL_TEXT_GAP)
 
-    async def _render(self, render: _Final, *, final: bool = False) -> None:
-        parts = split_message(render.text, self.limit - _MARKER_ROOM) if render.text else []
+    def _parts(self, render: _Render, *, final: bool) -> tuple[list[str], Sequence[discord.File]]:
+        """The messages `render` takes, and the files of the last one (with the whole text, past `max_parts`)."""
+        note = (OVERFLOW_DONE if final else OVERFLOW_LIVE).format(count=self.max_parts)
+        note = f"\n\n-# \u2026 {translate(note, self.locale)}"
+        parts, overflowed = (
+            split_bounded(render.text, self.limit - _MARKER_ROOM, self.max_parts, len(note))
+            if render.text
+            else ([], False)
+        )
         if final and not parts:
             parts = ["" if render.embeds else "\u200b"]  # Discord refuses a message with nothing in it
+        if not overflowed:
+            return parts, render.files
+        parts[-1] += note
+        if not final:
+            return parts, render.files
+        whole = render.text if render.whole_text is None else render.whole_text
+        document = discord.File(io.BytesIO(whole.encode()), filename=OVERFLOW_FILENAME)
+        return parts, [*render.files, document]
+
+    async def _render(self, render: _Render, *, final: bool = False) -> None:
+        parts, files = self._parts(render, final=final)
         requests = 0
         for index, content in enumerate(parts):
             last = index == len(parts) - 1
             wanted = _Shown(content, render.view if last else None)
-            attached = (render.files, render.embeds) if last else ((), ())
+            attached = (files, render.embeds) if last else ((), ())
             if index < len(self._shown) and self._shown[index] == wanted and not any(attached):
                 continue
             if requests:  # the previous part's request may have spent the window: see `_wait_for_turn`
@@ -299,8 +343,9 @@ class InteractionReply(_ReplyMessages):
 class ChannelReply(_ReplyMessages):
     """A reply made of plain channel messages: new ones, or existing ones reused (an answer regenerated).
 
-    With `reply_to`, the first message is a Discord reply to that message; with `typing`, the channel shows the
-    bot typing until the first message appears (at most `TYPING_LIMIT_SECONDS`). Call `close` when done.
+    With `reply_to`, the first message is a Discord reply to that message, which pings its author only with
+    `ping_author`; with `typing`, the channel shows the bot typing until the first message appears (at most
+    `TYPING_LIMIT_SECONDS`). Call `close` when done.
     """
 
     def __init__(
@@ -309,11 +354,13 @@ class ChannelReply(_ReplyMessages):
         existing_ids: Sequence[int] = (),
         *,
         reply_to: discord.Message | None = None,
+        ping_author: bool = False,
         typing: bool = False,
     ) -> None:
         super().__init__([channel.get_partial_message(message_id) for message_id in existing_ids])  # type: ignore[attr-defined]
         self._channel = channel
         self._reply_to = reply_to
+        self._ping_author = ping_author
         self._typing = asyncio.create_task(self._type(), name="typing") if typing else None
 
     def close(self) -> None:
@@ -341,8 +388,9 @@ class ChannelReply(_ReplyMessages):
             view=view,
             files=list(files),
             embeds=list(embeds),
-            reference=reference,
-            mention_author=False,  # type: ignore[arg-type]
+            reference=reference,  # type: ignore[arg-type]
+            allowed_mentions=discord.AllowedMentions.none(),  # the text is the model's: it names, never pings
+            mention_author=self._ping_author and reference is not None,
         )
         self.close()
         return sent

@@ -22,6 +22,7 @@ class SlowTarget:
         self.showing = asyncio.Event()
         self.started_at: list[float] = []  # event-loop time each show began and returned
         self.returned_at: list[float] = []
+        self.files: dict[int, list[discord.File]] = {}  # the files each part was last shown with
 
     bucket = "/webhooks/1/token"
 
@@ -41,6 +42,7 @@ class SlowTarget:
         self.showing.set()
         await self.release.acquire()
         self.shows.append((index, content))
+        self.files[index] = list(files)
         if index < len(self.parts):
             self.parts[index], self.views[index] = content, view
         else:
@@ -74,7 +76,7 @@ async def test_final_reply_holds_the_whole_answer_without_the_marker() -> None:
     target = SlowTarget()
     reply = StreamingReply(target)
     reply.start()
-    text = "".join(f"Paragraph {i}. " + "word " * 60 + "\n\n" for i in range(40))
+    text = "".join(f"Paragraph {i}. " + "word " * 60 + "\n\n" for i in range(20))
     for _ in range(200):
         target.release.release()
     for end in range(0, len(text), 500):
@@ -88,6 +90,28 @@ async def test_final_reply_holds_the_whole_answer_without_the_marker() -> None:
     assert join_parts(target.parts) == text
     assert not any(part.endswith(GENERATING_MARKER) for part in target.parts)
     assert target.views[-1] is view and all(v is None for v in target.views[:-1])
+
+
+async def test_an_answer_past_its_messages_ends_with_the_whole_of_it_attached() -> None:
+    target = SlowTarget()
+    reply = StreamingReply(target, max_parts=3)
+    reply.start()
+    text = "".join(f"Paragraph {i}. " + "word " * 60 + "\n\n" for i in range(40))  # about 7 messages
+    for _ in range(200):
+        target.release.release()
+    for end in range(0, len(text), 500):
+        reply.update(text[:end])
+        await asyncio.sleep(0)
+    live_parts = len(target.parts)
+    await reply.finish(text + "\n\n*(a note)*", discord.ui.View(), whole_text=text)
+
+    assert live_parts <= 3 and len(target.parts) == 3
+    assert all(len(part) <= 2000 for part in target.parts)
+    assert target.parts[-1].endswith("the whole answer is attached as answer.md.")
+    (document,) = target.files[2]
+    assert document.filename == "answer.md"
+    assert document.fp.read() == text.encode()
+    assert "".join(target.parts).startswith(text[:4000])
 
 
 async def test_nothing_is_shown_before_the_first_text() -> None:
