@@ -8,9 +8,10 @@ the last three is kept and marked, and only a finished answer is ever sent back 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from enum import Enum
@@ -23,11 +24,13 @@ from bot.errors import UserFacingError
 from bot.fusion import ChatRequest, FinalResult, FusionClient, StreamFailed, TextPiece
 from bot.i18n import translate
 from bot.store import ContextBudget, Store
-from bot.streaming import ReplyTarget, StreamingReply
+from bot.streaming import DEFAULT_MAX_PARTS, ReplyTarget, StreamingReply
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 10.0
+NO_ANSWER = "(no answer)"
+RECORDING_WAIT_SECONDS = 10.0  # the longest a Regenerate waits for the answer it replaces to be stored
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's per-file limit when an interaction does not say
 
 
@@ -44,6 +47,10 @@ class ReplyViews(Protocol):
     def generating(self, answer_id: int) -> discord.ui.View: ...
 
     def finished(self, answer_id: int) -> discord.ui.View: ...
+
+
+class AnswerBusyError(UserFacingError):
+    """The answer is being written already (a second Regenerate, or one while Stop is taking effect)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +79,10 @@ class ChatService:
     budget: ContextBudget
     downloader: PictureDownloader | None = None
     pace: Callable[[str], float] = lambda bucket: 0.0
+    max_parts: int = DEFAULT_MAX_PARTS
     _streams: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    # Answers being written, from their claim until they are stored; set when released. One stream per answer.
+    _claims: dict[int, asyncio.Event] = field(default_factory=dict)
     _answers: set[asyncio.Task[Any]] = field(default_factory=set)
     _closing: bool = False
 
@@ -95,47 +105,86 @@ class ChatService:
         author's display name, so the model can tell them apart.
         """
         self._refuse_if_closing()
-        question_id, messages = await self.store.start_exchange(
+        chosen = {name: value for name, value in (options or {}).items() if value is not None}
+        # The question and its answer's place are stored together, so two askers in one channel never interleave.
+        exchange = await self.store.start_exchange(
             channel_id,
             prompt,
             self.budget,
             author_id=asker.user_id,
             author_name=asker.display_name,
             name_speakers=name_speakers,
+            request_options=chosen,
         )
-        chosen = {name: value for name, value in (options or {}).items() if value is not None}
-        answer_id = await self.store.append_turn(channel_id, "assistant", "", complete=False, request_options=chosen)
-        request = self.client.new_request(messages, user_id=str(asker.user_id), **chosen)
-        return await self._stream_answer(request, answer_id, question_id, target, views, max_picture_bytes, locale)
+        request = self.client.new_request(exchange.messages, user_id=str(asker.user_id), **chosen)
+        self._claim(exchange.answer_id)
+        try:
+            return await self._stream_answer(
+                request, exchange.answer_id, exchange.question_id, target, views, max_picture_bytes, locale
+            )
+        finally:
+            self._release(exchange.answer_id)
 
     async def regenerate(
         self,
         answer_id: int,
         asker_id: int,
-        target: ReplyTarget,
+        target_for: Callable[[Sequence[int]], ReplyTarget],
         views: ReplyViews,
         *,
         name_speakers: bool = False,
         locale: str | None = None,
     ) -> Outcome:
-        """Replace a stored answer with a new one to the same context and options, shown in `target`."""
+        """Replace a stored answer with a new one to the same context and options, shown in the target made for
+        the messages that show it now (`target_for`).
+
+        Raises `AnswerBusyError` when that answer is being written or regenerated already: the check and the claim
+        are one step, so two presses at once run one stream.
+        """
         self._refuse_if_closing()
-        turn = await self.store.turn(answer_id)
-        if turn is None or turn.role != "assistant":
-            raise LookupError(f"no answer {answer_id}")
-        messages = await self.store.context(
-            turn.channel_id, self.budget, before_turn=answer_id, name_speakers=name_speakers
-        )
-        await self.store.update_turn(answer_id, complete=False)
-        request = self.client.new_request(messages, user_id=str(asker_id), **turn.request_options)
-        return await self._stream_answer(request, answer_id, None, target, views, DEFAULT_UPLOAD_LIMIT, locale)
+        await self._wait_while_recorded(answer_id)
+        self._claim(answer_id)  # no await since the check in it: of two presses, one claims and one is refused
+        try:
+            turn = await self.store.turn(answer_id)
+            if turn is None or turn.role != "assistant":
+                raise LookupError(f"no answer {answer_id}")
+            messages = await self.store.context(
+                turn.channel_id, self.budget, before_turn=answer_id, name_speakers=name_speakers
+            )
+            await self.store.update_turn(answer_id, complete=False)
+            request = self.client.new_request(messages, user_id=str(asker_id), **turn.request_options)
+            target = target_for(turn.message_ids)
+            return await self._stream_answer(request, answer_id, None, target, views, DEFAULT_UPLOAD_LIMIT, locale)
+        finally:
+            self._release(answer_id)
 
     def _refuse_if_closing(self) -> None:
         if self._closing:
             raise UserFacingError("The bot is restarting. Please ask again in a minute.")
 
     def is_streaming(self, answer_id: int) -> bool:
-        return answer_id in self._streams
+        """Whether the answer is being written (and not only recorded, its text shown in full)."""
+        return answer_id in self._claims and not self._being_recorded(answer_id)
+
+    def _claim(self, answer_id: int) -> None:
+        if answer_id in self._claims:
+            raise AnswerBusyError("This answer is still being written.")
+        self._claims[answer_id] = asyncio.Event()
+
+    def _release(self, answer_id: int) -> None:
+        self._claims.pop(answer_id).set()
+
+    def _being_recorded(self, answer_id: int) -> bool:
+        stream = self._streams.get(answer_id)
+        return stream is not None and stream.done()
+
+    async def _wait_while_recorded(self, answer_id: int) -> None:
+        """An answer whose text is complete is still shown and stored for a moment: a press then waits for it."""
+        claim = self._claims.get(answer_id)
+        if claim is not None and self._being_recorded(answer_id):
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(RECORDING_WAIT_SECONDS):
+                    await claim.wait()
 
     def stop(self, answer_id: int) -> bool:
         """Stop an answer being written; False when it is not (finished, or from before a restart)."""
@@ -166,7 +215,9 @@ class ChatService:
         current = asyncio.current_task()
         if current is not None:
             self._answers.add(current)
-        reply = StreamingReply(target, live_view=views.generating(answer_id), pace=self.pace)
+        reply = StreamingReply(
+            target, live_view=views.generating(answer_id), pace=self.pace, max_parts=self.max_parts, locale=locale
+        )
         reply.start()
         progress = _Answer()
         consumer = asyncio.create_task(self._consume(request, reply, progress), name=f"answer-{answer_id}")
@@ -175,7 +226,9 @@ class ChatService:
             await _wait_for_consumer(consumer, progress, closing=lambda: self._closing)
             files = await self._picture_files(progress, max_picture_bytes)
             await self._record(answer_id, question_id, progress)  # stored before the (maybe slow) last edit
-            await reply.finish(_final_text(progress, locale), views.finished(answer_id), files)
+            await reply.finish(
+                _final_text(progress, locale), views.finished(answer_id), files, whole_text=progress.text or None
+            )
             await self.store.update_turn(answer_id, message_ids=target.message_ids)
         finally:
             await reply.abandon()  # only does something when an error ended the answer before its last edit
@@ -215,7 +268,8 @@ class ChatService:
 
     async def _record(self, answer_id: int, question_id: int | None, progress: _Answer) -> None:
         done = progress.outcome is Outcome.DONE
-        await self.store.update_turn(answer_id, content=progress.text, complete=done)
+        usable = done and bool(progress.text.strip())  # a blank answer is kept for the record, never as context
+        await self.store.update_turn(answer_id, content=progress.text, complete=usable)
         if not done and question_id is not None and not progress.text:
             await self.store.update_turn(question_id, complete=False)
 
@@ -240,6 +294,8 @@ async def _wait_for_consumer(consumer: asyncio.Task[None], progress: _Answer, cl
 
 def _final_text(progress: _Answer, locale: str | None) -> str:
     text = "" if progress.picture else progress.text
+    if not text.strip() and not progress.picture and progress.outcome is Outcome.DONE:
+        text = translate(NO_ANSWER, locale)  # the store never sends a blank answer back (`bot.store.context`)
     if not progress.note:
         return text
     note = translate(progress.note, locale)  # the note only: the answer is the model's, in its own language

@@ -17,7 +17,7 @@ from typing import TextIO
 from bot.config import Settings
 from bot.fusion import FinalResult, FusionClient, StreamFailed, TextPiece
 from bot.runtime import context_budget, fusion_client, new_http_session
-from bot.store import CONSOLE_CHANNEL_ID, ContextBudget, Store
+from bot.store import CONSOLE_CHANNEL_ID, ContextBudget, Exchange, Store
 
 CONSOLE_USER_ID = "console"
 HELP = "Type a message and press Enter. Commands: /reset forgets the conversation, /quit leaves (or Ctrl-D)."
@@ -67,15 +67,15 @@ class Console:
         self._write("\nbye\n" if line is None else "bye\n")  # at end of input the prompt line is still open
 
     async def _answer(self, question: str) -> None:
-        turn_id, messages = await self._store.start_exchange(
+        exchange = await self._store.start_exchange(
             CONSOLE_CHANNEL_ID, question, self._budget, author_name=CONSOLE_USER_ID
         )
-        request = self._client.new_request(messages, user_id=CONSOLE_USER_ID)
+        request = self._client.new_request(exchange.messages, user_id=CONSOLE_USER_ID)
         self._write("bot> ")
         async with aclosing(self._client.stream(request)) as events:
-            await self._render(turn_id, events)
+            await self._render(exchange, events)
 
-    async def _render(self, turn_id: int, events: AsyncIterator[TextPiece | FinalResult | StreamFailed]) -> None:
+    async def _render(self, exchange: Exchange, events: AsyncIterator[TextPiece | FinalResult | StreamFailed]) -> None:
         async for event in events:
             if isinstance(event, TextPiece):
                 self._write(event.text)
@@ -85,17 +85,17 @@ class Console:
                 elif event.truncated:
                     self._write(" [answer cut at the token limit]")
                 self._write("\n")
-                await self._store.append_turn(CONSOLE_CHANNEL_ID, "assistant", event.text)
+                usable = bool(event.text.strip())  # a blank answer is kept for the record, never as context
+                await self._store.update_turn(exchange.answer_id, content=event.text, complete=usable)
             else:
-                await self._keep_failed_answer(turn_id, event)
+                await self._keep_failed_answer(exchange, event)
                 marker = " [incomplete]" if event.partial_text else ""
                 self._write(f"{marker}\n[error] {event.error.user_message}\n")
 
-    async def _keep_failed_answer(self, turn_id: int, failure: StreamFailed) -> None:
+    async def _keep_failed_answer(self, exchange: Exchange, failure: StreamFailed) -> None:
         """Keep a failed exchange for the record, marked incomplete so it is never sent back as context."""
-        await self._store.update_turn(turn_id, complete=False)
-        if failure.partial_text:
-            await self._store.append_turn(CONSOLE_CHANNEL_ID, "assistant", failure.partial_text, complete=False)
+        await self._store.update_turn(exchange.question_id, complete=False)
+        await self._store.update_turn(exchange.answer_id, content=failure.partial_text, complete=False)
 
     def _write(self, text: str) -> None:
         self._out.write(text)

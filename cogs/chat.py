@@ -6,6 +6,7 @@ restart: everything they need is looked up in the store, nothing is held in memo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -48,6 +49,10 @@ class _AnswerButton(StoredRecordButton):
     def answer_id(self) -> int:
         return self.record_id
 
+    async def stored_place(self, interaction: discord.Interaction) -> tuple[int, int | None] | None:
+        turn = await _bot(interaction).store.turn(self.answer_id)
+        return None if turn is None else (turn.channel_id, None)
+
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         return await may_control_answer(interaction, self.answer_id)
 
@@ -73,25 +78,30 @@ class RegenerateButton(
 
     async def press(self, interaction: discord.Interaction) -> None:
         bot = _bot(interaction)
-        turn = await bot.store.turn(self.answer_id)
-        if turn is None or interaction.channel is None:
+        channel = interaction.channel
+        if channel is None or await bot.store.turn(self.answer_id) is None:
             await send_private(interaction, "This answer is no longer stored, so it cannot be regenerated.")
             return
         if bot.chat.is_streaming(self.answer_id):
             await send_private(interaction, "This answer is still being written.")
             return
-        await bot.access.check(Place.of_interaction(interaction))
+        place = Place.of_interaction(interaction)
+        await bot.access.check(place, chat=True)  # a new answer costs like a question: the cooldown applies
         await interaction.response.defer()
-        reuse = still_editable(turn.message_ids)
-        target = ChannelReply(  # type: ignore[arg-type]
-            interaction.channel,
-            turn.message_ids if reuse else (),
-            reply_to=None if reuse else interaction.message,
-        )
+        await bot.access.record_chat(place)
+
+        def target_for(message_ids: Sequence[int]) -> ChannelReply:
+            reuse = still_editable(message_ids)
+            return ChannelReply(  # type: ignore[arg-type]
+                channel,
+                message_ids if reuse else (),
+                reply_to=None if reuse else interaction.message,  # the bot's own message: no one to ping
+            )
+
         await bot.chat.regenerate(
             self.answer_id,
             interaction.user.id,
-            target,
+            target_for,
             CHAT_BUTTONS,
             name_speakers=interaction.guild is not None,
             locale=interaction.locale.value,
