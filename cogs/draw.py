@@ -67,6 +67,10 @@ class _PictureButton(StoredRecordButton):
     def generation_id(self) -> int:
         return self.record_id
 
+    async def stored_place(self, interaction: discord.Interaction) -> tuple[int, int | None] | None:
+        generation = await _bot(interaction).store.generation(self.generation_id)
+        return None if generation is None else (generation.channel_id, generation.guild_id)
+
 
 class _DrawAgainButton(_PictureButton):
     """A new picture derived from a stored request's options."""
@@ -102,6 +106,7 @@ class CancelButton(_PictureButton, discord.ui.DynamicItem[discord.ui.Button[Any]
         bot = _bot(interaction)
         generation = await bot.store.generation(self.generation_id)
         if generation is None:
+            await send_private(interaction, "This picture request is no longer stored, so it cannot be cancelled.")
             return
         if interaction.user.id != generation.user_id and not interaction.permissions.manage_guild:
             await send_private(interaction, NOT_YOURS)
