@@ -84,14 +84,18 @@ class Access:
 
     store: Store
     dms_allowed: bool = True
+    dm_chat_cooldown_seconds: float = 0.0
     clock: Callable[[], float] = time.time
 
     async def check(self, place: Place, *, chat: bool = False) -> ServerSettings | None:
-        """Raise `AccessRefusedError` if this use is refused; return the server's settings (None in a DM)."""
+        """Raise `AccessRefusedError` if this use is refused; return the server's settings (None in a DM).
+
+        With `chat` (a question, or a Regenerate), the chat cooldown applies: the server's, or in a DM the bot's.
+        """
         server = await self.store.server_settings(place.guild_id) if place.guild_id is not None else None
         reason = refusal(place, server, dms_allowed=self.dms_allowed)
-        if reason is None and chat and server is not None and not place.is_manager:
-            reason = await self._chat_cooldown_refusal(place, server.chat_cooldown_seconds)
+        if reason is None and chat and not place.is_manager:
+            reason = await self._chat_cooldown_refusal(place, server)
         if reason is not None:
             raise AccessRefusedError(reason)
         return server
@@ -100,9 +104,13 @@ class Access:
         """Note a question, for the chat cooldown."""
         await self.store.record_usage(place.user_id, "chat", guild_id=place.guild_id, at=self.clock())
 
-    async def _chat_cooldown_refusal(self, place: Place, cooldown: float) -> str | None:
+    async def _chat_cooldown_refusal(self, place: Place, server: ServerSettings | None) -> str | None:
+        cooldown = self.dm_chat_cooldown_seconds if server is None else server.chat_cooldown_seconds
         if not cooldown:
             return None
         last = await self.store.latest_use(place.user_id, "chat", guild_id=place.guild_id)
         wait = 0.0 if last is None else last + cooldown - self.clock()
-        return f"Please wait {describe_wait(wait)} before your next question on this server." if wait > 0 else None
+        if wait <= 0:
+            return None
+        where = "in direct messages" if server is None else "on this server"
+        return f"Please wait {describe_wait(wait)} before your next question {where}."
