@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.conversations import ChannelConversations
+from bot.conversations import ChannelConversations, ChannelTurns
 from bot.i18n import translate
 from cogs.chat import CHAT_BUTTONS
 
@@ -68,8 +68,15 @@ class ConversationsCog(commands.Cog):
 
     def __init__(self, bot: FusionBot) -> None:
         self.bot = bot
+        settings = bot.settings
         self.conversations = ChannelConversations(
-            bot.chat, bot.store, bot.access, CHAT_BUTTONS, threads=bot.settings.conversation_threads
+            bot.chat,
+            bot.store,
+            bot.access,
+            CHAT_BUTTONS,
+            threads=settings.conversation_threads,
+            ping_author=settings.reply_pings_author,
+            turns=ChannelTurns(max_waiting=settings.conversation_max_waiting),
         )
 
     @commands.Cog.listener()
