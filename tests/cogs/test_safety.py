@@ -12,12 +12,20 @@ from tests.cogs.test_chat import ask, assert_discord_was_happy, buttons, finishe
 from tests.cogs.test_conversations import answered, bot_replies
 from tests.emulator_server import EmulatorServer
 from tests.fake_discord import FakeDiscord, FakeMessage
+from tests.fake_discord.state import MessageEdit
 
 MEMBER = 1 << 10 | 1 << 11 | 1 << 31  # view, send, use application commands: no Manage Server
 
 
 def regenerate_button(message: FakeMessage) -> str:
     return next(custom_id for custom_id in buttons(message) if custom_id.startswith("chat:regen:"))
+
+
+def message_with_button(fake: FakeDiscord, channel_id: int, custom_id: str) -> FakeMessage:
+    """A message of the bot's carrying a button it did not put there (say, copied from another channel)."""
+    button = {"type": 2, "style": 2, "label": "Copied", "custom_id": custom_id}
+    edit = MessageEdit(content="a copy", components=[{"type": 1, "components": [button]}])
+    return fake.state.create_message(fake.state.channels[channel_id], fake.bot_user_id, edit)
 
 
 def private_answers(fake: FakeDiscord, channel_id: int | None = None) -> list[str]:
@@ -156,3 +164,33 @@ async def test_a_flooded_channel_keeps_a_bounded_line_and_says_so(
         "tester: message 0",
         "tester: message 1",
     ]
+
+
+async def test_a_button_acts_only_where_its_record_belongs(
+    fake: FakeDiscord, start_bot: StartBot, emulator: EmulatorServer
+) -> None:
+    async with start_bot():
+        [reply] = await ask(fake, "an answer here")
+        before = len(received_requests(emulator.app))
+        elsewhere = fake.add_channel("elsewhere")
+        for custom_id in (regenerate_button(reply), "draw:retry:1"):
+            copy = message_with_button(fake, elsewhere, custom_id)
+            press = await fake.click_button(copy.id, custom_id)
+            await press.responded()
+        told = await fake.wait_until(
+            lambda: len(private_answers(fake, elsewhere)) == 2 and private_answers(fake, elsewhere)
+        )
+
+    assert len(received_requests(emulator.app)) == before
+    assert told[0] == "This button does not belong to this channel."
+    assert told[1] == "This picture request is no longer stored, so it cannot be repeated."
+
+
+async def test_cancel_of_a_request_no_longer_stored_answers_privately(fake: FakeDiscord, start_bot: StartBot) -> None:
+    async with start_bot():
+        copy = message_with_button(fake, fake.channel_id, "draw:cancel:12345")
+        press = await fake.click_button(copy.id, "draw:cancel:12345")
+        await press.responded()
+        told = await fake.wait_until(lambda: private_answers(fake) or None)
+
+    assert told == ["This picture request is no longer stored, so it cannot be cancelled."]
