@@ -18,10 +18,11 @@ from enum import Enum
 from typing import Any, Protocol
 
 import discord
+from pydantic import ValidationError
 
 from bot.downloads import DownloadError, PictureDownloader
 from bot.errors import UserFacingError
-from bot.fusion import ChatRequest, FinalResult, FusionClient, StreamFailed, TextPiece
+from bot.fusion import ChatRequest, FinalResult, FusionClient, Message, StreamFailed, TextPiece
 from bot.i18n import translate
 from bot.store import ContextBudget, Store
 from bot.streaming import DEFAULT_MAX_PARTS, ReplyTarget, StreamingReply
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 10.0
 NO_ANSWER = "(no answer)"
+ANSWER_OPTIONS = frozenset({"temperature", "top_p", "max_new_tokens"})  # what /chat lets an asker choose
 RECORDING_WAIT_SECONDS = 10.0  # the longest a Regenerate waits for the answer it replaces to be stored
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's per-file limit when an interaction does not say
 
@@ -152,11 +154,20 @@ class ChatService:
                 turn.channel_id, self.budget, before_turn=answer_id, name_speakers=name_speakers
             )
             await self.store.update_turn(answer_id, complete=False)
-            request = self.client.new_request(messages, user_id=str(asker_id), **turn.request_options)
+            request = self._request_again(messages, asker_id, turn.request_options)
             target = target_for(turn.message_ids)
             return await self._stream_answer(request, answer_id, None, target, views, DEFAULT_UPLOAD_LIMIT, locale)
         finally:
             self._release(answer_id)
+
+    def _request_again(self, messages: list[Message], asker_id: int, stored: dict[str, Any]) -> ChatRequest:
+        """The request an answer was asked with; stored options this version cannot use fall back to the defaults."""
+        options = {name: value for name, value in stored.items() if name in ANSWER_OPTIONS}
+        try:
+            return self.client.new_request(messages, user_id=str(asker_id), **options)
+        except ValidationError:
+            log.warning("stored answer options %s are not valid; regenerating with the defaults", sorted(options))
+            return self.client.new_request(messages, user_id=str(asker_id))
 
     def _refuse_if_closing(self) -> None:
         if self._closing:

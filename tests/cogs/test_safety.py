@@ -194,3 +194,21 @@ async def test_cancel_of_a_request_no_longer_stored_answers_privately(fake: Fake
         told = await fake.wait_until(lambda: private_answers(fake) or None)
 
     assert told == ["This picture request is no longer stored, so it cannot be cancelled."]
+
+
+async def test_regenerate_asks_with_the_defaults_when_the_stored_options_are_unusable(
+    fake: FakeDiscord, start_bot: StartBot, emulator: EmulatorServer
+) -> None:
+    async with start_bot() as bot:
+        [reply] = await ask(fake, "tune me", temperature=0.3)
+        answer_id = int(regenerate_button(reply).rsplit(":", 1)[1])
+        await bot.store._conn.execute(  # as another version, or a hand edit, might have left it
+            "UPDATE conversation_turns SET request_options = ? WHERE id = ?",
+            ('{"temperature": 99, "mystery": true}', answer_id),
+        )
+        versions = len(reply.versions)
+        await fake.click_button(reply.id, regenerate_button(reply))
+        await fake.wait_until(lambda: len(reply.versions) > versions + 1 and finished(reply))
+
+    assert received_requests(emulator.app)[-1].body["temperature"] == 0.8
+    assert_discord_was_happy(fake)
