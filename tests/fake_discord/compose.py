@@ -217,8 +217,9 @@ def pings_of(
 
     def pingable_role(role_id: int) -> bool:
         role = state.roles.get(role_id)
-        in_this_guild = role is not None and role.guild_id == writer.guild_id and role.id != writer.guild_id
-        return in_this_guild and (role.mentionable or mentions_everyone)  # type: ignore[union-attr]
+        if role is None or role.guild_id != writer.guild_id or role.id == writer.guild_id:  # @everyone's own id
+            return False
+        return role.mentionable or mentions_everyone
 
     users = [
         i for i in mentioned(USER_MENTION, content) if i in state.users and ("users" in parse or i in listed_users)
