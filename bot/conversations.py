@@ -28,8 +28,8 @@ from bot.access import Access, AccessRefusedError, Place
 from bot.chat import Asker, ChatService, ReplyViews
 from bot.errors import UserFacingError
 from bot.i18n import translate
+from bot.replies import ChannelReply
 from bot.store import Store
-from bot.streaming import ChannelReply
 
 log = logging.getLogger(__name__)
 

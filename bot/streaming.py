@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import io
 import logging
 import random
@@ -39,10 +38,8 @@ log = logging.getLogger(__name__)
 
 GENERATING_MARKER = " \u258c"  # a block cursor after the text while it grows
 _MARKER_ROOM = len(GENERATING_MARKER)
-EDITABLE_FOR = datetime.timedelta(minutes=55)  # Discord limits edits of messages older than an hour
 FRESH_TEXT_WAIT = 0.05  # seconds a reader holding back its source has, at the editor's turn, to bring newer text
 FINAL_TEXT_GAP = 0.01  # seconds of its turn the final text still waits (at most)
-TYPING_LIMIT_SECONDS = 120.0  # the longest the bot shows itself typing before an answer's first text
 DEFAULT_MAX_PARTS = 5  # messages one reply may take; past them the whole text is attached as a file
 OVERFLOW_FILENAME = "answer.md"
 OVERFLOW_LIVE = "Too long for {count} messages: the whole answer will be attached as answer.md."
@@ -244,153 +241,3 @@ class StreamingReply:
             self._shown[index] = wanted
         else:
             self._shown.append(wanted)
-
-
-def still_editable(message_ids: Sequence[int]) -> bool:
-    """Whether a reply's messages can take a new streamed answer.
-
-    Discord allows only a few edits of messages older than an hour (error 30046), and streaming takes dozens: an
-    older reply is better answered again in new messages.
-    """
-    if not message_ids:
-        return False
-    return discord.utils.utcnow() - discord.utils.snowflake_time(message_ids[0]) < EDITABLE_FOR
-
-
-_UNKNOWN = object()  # the buttons of a message this reply did not show itself
-AnyMessage = discord.Message | discord.WebhookMessage | discord.PartialMessage
-
-
-class _ReplyMessages:
-    """The messages a reply is shown in so far, in order; what both kinds of reply share."""
-
-    def __init__(self, messages: Sequence[AnyMessage] = ()) -> None:
-        self._messages: list[AnyMessage] = list(messages)
-        self._views: list[object] = [_UNKNOWN] * len(self._messages)
-
-    @property
-    def message_ids(self) -> list[int]:
-        return [message.id for message in self._messages]
-
-    async def drop_after(self, count: int) -> None:
-        for message in self._messages[count:]:
-            try:
-                await message.delete()
-            except discord.HTTPException as error:
-                log.warning("could not delete an outdated reply message: %s", error)
-        del self._messages[count:]
-        del self._views[count:]
-
-    async def show(
-        self,
-        index: int,
-        content: str,
-        view: discord.ui.View | None,
-        files: Sequence[discord.File],
-        embeds: Sequence[discord.Embed] = (),
-    ) -> None:
-        if index < len(self._messages):
-            extra: dict[str, object] = {"attachments": list(files)} if files else {}
-            if embeds:
-                extra["embeds"] = list(embeds)
-            if self._views[index] is not view:  # resending the same buttons on every edit costs for nothing
-                extra["view"] = view
-            self._messages[index] = await self._edit(index, content=content, **extra)
-            self._views[index] = view
-        else:
-            self._messages.append(await self._create(content, view, files, embeds))
-            self._views.append(view)
-
-    async def _edit(self, index: int, **changes: object) -> AnyMessage:
-        return await self._messages[index].edit(**changes)  # type: ignore[return-value]
-
-    async def _create(
-        self, content: str, view: discord.ui.View | None, files: Sequence[discord.File], embeds: Sequence[discord.Embed]
-    ) -> AnyMessage:
-        raise NotImplementedError
-
-
-class InteractionReply(_ReplyMessages):
-    """A slash command's reply: the deferred original response, then follow-up messages."""
-
-    def __init__(self, interaction: discord.Interaction) -> None:
-        super().__init__()
-        self._interaction = interaction
-
-    @property
-    def bucket(self) -> str:
-        return f"/webhooks/{self._interaction.application_id}/{self._interaction.token}"
-
-    async def _edit(self, index: int, **changes: object) -> AnyMessage:
-        if index == 0:
-            return await self._interaction.edit_original_response(**changes)  # type: ignore[arg-type]
-        return await super()._edit(index, **changes)
-
-    async def _create(
-        self, content: str, view: discord.ui.View | None, files: Sequence[discord.File], embeds: Sequence[discord.Embed]
-    ) -> AnyMessage:
-        if not self._messages:  # the deferred original response exists already: fill it
-            extra = {"attachments": list(files)} if files else {}
-            return await self._interaction.edit_original_response(
-                content=content, view=view, embeds=list(embeds), **extra
-            )
-        followup = {"view": view} if view is not None else {}
-        return await self._interaction.followup.send(
-            content, files=list(files), embeds=list(embeds), wait=True, **followup
-        )
-
-
-class ChannelReply(_ReplyMessages):
-    """A reply made of plain channel messages: new ones, or existing ones reused (an answer regenerated).
-
-    With `reply_to`, the first message is a Discord reply to that message, which pings its author only with
-    `ping_author`; with `typing`, the channel shows the bot typing until the first message appears (at most
-    `TYPING_LIMIT_SECONDS`). Call `close` when done.
-    """
-
-    def __init__(
-        self,
-        channel: discord.abc.Messageable,
-        existing_ids: Sequence[int] = (),
-        *,
-        reply_to: discord.Message | None = None,
-        ping_author: bool = False,
-        typing: bool = False,
-    ) -> None:
-        super().__init__([channel.get_partial_message(message_id) for message_id in existing_ids])  # type: ignore[attr-defined]
-        self._channel = channel
-        self._reply_to = reply_to
-        self._ping_author = ping_author
-        self._typing = asyncio.create_task(self._type(), name="typing") if typing else None
-
-    def close(self) -> None:
-        """Stop showing the bot typing, if it still does."""
-        if self._typing is not None:
-            self._typing.cancel()
-
-    async def _type(self) -> None:
-        try:
-            async with asyncio.timeout(TYPING_LIMIT_SECONDS), self._channel.typing():
-                await asyncio.Future()  # until cancelled by the first message, or the time limit
-        except (TimeoutError, discord.HTTPException) as error:
-            log.debug("typing indicator ended: %r", error)
-
-    @property
-    def bucket(self) -> str:
-        return f"/channels/{getattr(self._channel, 'id', 0)}"
-
-    async def _create(
-        self, content: str, view: discord.ui.View | None, files: Sequence[discord.File], embeds: Sequence[discord.Embed]
-    ) -> AnyMessage:
-        reference = self._reply_to if not self._messages else None
-        sent = await self._channel.send(
-            content,
-            view=view,
-            files=list(files),
-            embeds=list(embeds),
-            reference=reference,  # type: ignore[arg-type]
-            allowed_mentions=discord.AllowedMentions.none(),  # the text is the model's: it names, never pings
-            mention_author=self._ping_author and reference is not None,
-        )
-        self.close()
-        return sent

@@ -18,7 +18,7 @@ from bot.buttons import StoredRecordButton
 from bot.chat import Asker
 from bot.discord_bot import send_private
 from bot.i18n import translate
-from bot.streaming import ChannelReply, InteractionReply, still_editable
+from bot.replies import ChannelReply, InteractionReply, still_editable
 
 if TYPE_CHECKING:
     from bot.discord_bot import FusionBot

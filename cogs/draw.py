@@ -21,7 +21,7 @@ from bot.draw import DrawSpec, Requester, Ticket, reroll, variation
 from bot.draw.reply import DrawReply
 from bot.fusion.models import CONTROLNET_MODELS
 from bot.i18n import translate, translate_label
-from bot.streaming import InteractionReply
+from bot.replies import InteractionReply
 
 if TYPE_CHECKING:
     from bot.discord_bot import FusionBot

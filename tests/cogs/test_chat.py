@@ -296,7 +296,7 @@ async def test_in_a_direct_message_anyone_may_reset_their_conversation(fake: Fak
 async def test_an_answer_older_than_an_hour_is_regenerated_in_a_new_message(
     fake: FakeDiscord, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.streaming.EDITABLE_FOR", datetime.timedelta(0))  # every answer counts as old
+    monkeypatch.setattr("bot.replies.EDITABLE_FOR", datetime.timedelta(0))  # every answer counts as old
     async with start_bot():
         [old] = await ask(fake, "tell me something")
         versions = len(old.versions)
