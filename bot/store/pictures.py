@@ -87,9 +87,7 @@ class PictureRecords:
                     (generation_id,),
                 )
             )
-        if not rows:
-            return None
-        return ImageGeneration(id=rows[0][0], **dict(zip(_GENERATION_COLUMNS, rows[0][1:], strict=True)))
+        return _generation(rows[0]) if rows else None
 
     async def start_generation(self, generation_id: int) -> None:
         """The picture request left the queue and is being drawn."""
@@ -115,15 +113,16 @@ class PictureRecords:
                 "UPDATE image_generations SET message_id = ? WHERE id = ?", (message_id, generation_id)
             )
 
-    async def abandon_unfinished_generations(self, error: str) -> int:
-        """Mark requests still queued or drawing (left by a crash) as failed, so they hold no quota; say how many."""
+    async def abandon_unfinished_generations(self, error: str) -> list[ImageGeneration]:
+        """Mark requests still queued or drawing (left by a crash) as failed, so they hold no quota; return them,
+        for their messages to be repaired."""
         async with self._lock:
-            cursor = await self._conn.execute(
+            rows = await self._conn.execute_fetchall(
                 "UPDATE image_generations SET status = 'failed', error = ?, finished_at = ? "
-                f"WHERE status IN {in_list(UNFINISHED)}",
+                f"WHERE status IN {in_list(UNFINISHED)} RETURNING id, {', '.join(_GENERATION_COLUMNS)}",
                 (error, time.time(), *UNFINISHED),
             )
-        return cursor.rowcount
+        return [_generation(row) for row in rows]
 
     async def draw_usage(self, user_id: int, since: float) -> DrawUsage:
         """The user's pictures drawn since `since`, and when they last had a request accepted (at any time).
@@ -170,3 +169,8 @@ class PictureRecords:
             )
         count, latest = next(iter(rows))
         return int(count), latest
+
+
+def _generation(row: Sequence[object]) -> ImageGeneration:
+    """An `ImageGeneration` from a row of `id` and `_GENERATION_COLUMNS`."""
+    return ImageGeneration(id=row[0], **dict(zip(_GENERATION_COLUMNS, row[1:], strict=True)))  # type: ignore[arg-type]

@@ -143,7 +143,8 @@ class Store(PictureRecords, ServerRecords):
         name_speakers: bool = False,
         request_options: Mapping[str, Any] | None = None,
     ) -> Exchange:
-        """Store a question and the empty, incomplete placeholder of its answer; return them and the context.
+        """Store a question and the empty, incomplete placeholder of its answer (being written, see
+        `answers_being_written`); return them and the context.
 
         Both are written in one transaction, so nothing else stored in the channel comes between them: the
         answer's asker is the author of the question just before it. `request_options` are the answer's (see
@@ -151,7 +152,9 @@ class Store(PictureRecords, ServerRecords):
         """
         async with self._lock, self._transaction():
             question_id = await self._insert_turn(channel_id, "user", content, author_id, author_name, True)
-            answer_id = await self._insert_turn(channel_id, "assistant", "", None, None, False, request_options)
+            answer_id = await self._insert_turn(
+                channel_id, "assistant", "", None, None, False, request_options, writing=True
+            )
             messages = await self._context(channel_id, budget, name_speakers, before_turn=answer_id)
         return Exchange(question_id, answer_id, messages)
 
@@ -194,9 +197,13 @@ class Store(PictureRecords, ServerRecords):
         content: str | None = None,
         complete: bool | None = None,
         message_ids: Sequence[int] | None = None,
+        writing: bool | None = None,
     ) -> None:
-        """Change a stored turn: its text as an answer grows, its completeness, the messages that show it."""
+        """Change a stored turn: its text as an answer grows, its completeness, the messages that show it, and
+        whether it is being written (until its end is recorded)."""
         changes: dict[str, Any] = {"updated_at": time.time()}
+        if writing is not None:
+            changes["writing"] = int(writing)
         if content is not None:
             changes |= {"content": content, "tokens": estimate_tokens(content)}
         if complete is not None:
@@ -208,6 +215,14 @@ class Store(PictureRecords, ServerRecords):
             await self._conn.execute(
                 f"UPDATE conversation_turns SET {assignments} WHERE id = :id", changes | {"id": turn_id}
             )
+
+    async def answers_being_written(self) -> list[Turn]:
+        """Answers whose end was never recorded: at start-up, those a process that died left behind."""
+        async with self._lock:
+            rows = await self._conn.execute_fetchall(
+                f"SELECT {TURN_COLUMNS} FROM conversation_turns WHERE writing = 1 ORDER BY id"
+            )
+        return [turn_from_row(row) for row in rows]
 
     async def turns(self, channel_id: int, *, since_reset: bool = False) -> list[Turn]:
         """The channel's stored turns, oldest first: all of them (the audit history) or those since a reset."""
@@ -242,12 +257,14 @@ class Store(PictureRecords, ServerRecords):
         author_name: str | None,
         complete: bool,
         request_options: Mapping[str, Any] | None = None,
+        *,
+        writing: bool = False,
     ) -> int:
         now = time.time()
         options = json.dumps(dict(request_options or {}))
         rows = await self._conn.execute_fetchall(
             "INSERT INTO conversation_turns (channel_id, role, content, tokens, author_id, author_name, complete, "
-            "created_at, updated_at, request_options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "created_at, updated_at, request_options, writing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 channel_id,
                 role,
@@ -259,6 +276,7 @@ class Store(PictureRecords, ServerRecords):
                 now,
                 now,
                 options,
+                int(writing),
             ),
         )
         return int(next(iter(rows))[0])

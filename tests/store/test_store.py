@@ -123,7 +123,7 @@ async def test_requests_left_unfinished_by_a_crash_are_marked_failed_and_hold_no
     await store.finish_generation(done, "done")
     await store.set_generation_message(done, 42)
 
-    assert await store.abandon_unfinished_generations("interrupted") == 2
+    assert len(await store.abandon_unfinished_generations("interrupted")) == 2
     statuses = [(await store.generation(i)).status for i in (queued, drawing, done)]  # type: ignore[union-attr]
     assert statuses == ["failed", "failed", "done"]
     assert (await store.generation(done)).message_id == 42  # type: ignore[union-attr]
@@ -149,7 +149,7 @@ async def test_abandoning_unfinished_requests_works_for_any_number_of_unfinished
     drawing = await store.add_generation(picture_request(7, 200.0))
     await store.start_generation(drawing)
 
-    assert await store.abandon_unfinished_generations("interrupted") == len(unfinished)
+    assert len(await store.abandon_unfinished_generations("interrupted")) == len(unfinished)
     statuses = [(await store.generation(i)).status for i in (queued, drawing)]  # type: ignore[union-attr]
     assert statuses == ["failed", "failed" if "drawing" in unfinished else "drawing"]
 
