@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import io
 import logging
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from enum import Enum
@@ -153,7 +154,7 @@ class ChatService:
             messages = await self.store.context(
                 turn.channel_id, self.budget, before_turn=answer_id, name_speakers=name_speakers
             )
-            await self.store.update_turn(answer_id, complete=False)
+            await self.store.update_turn(answer_id, complete=False, writing=True)
             request = self._request_again(messages, asker_id, turn.request_options)
             target = target_for(turn.message_ids)
             return await self._stream_answer(request, answer_id, None, target, views, DEFAULT_UPLOAD_LIMIT, locale)
@@ -227,20 +228,29 @@ class ChatService:
         if current is not None:
             self._answers.add(current)
         reply = StreamingReply(
-            target, live_view=views.generating(answer_id), pace=self.pace, max_parts=self.max_parts, locale=locale
+            target,
+            live_view=views.generating(answer_id),
+            pace=self.pace,
+            max_parts=self.max_parts,
+            locale=locale,
+            journal=_AnswerJournal(self.store, answer_id),
         )
         reply.start()
         progress = _Answer()
         consumer = asyncio.create_task(self._consume(request, reply, progress), name=f"answer-{answer_id}")
+        reply.on_gone = consumer.cancel  # a reply deleted while it streams stops like Stop: nobody reads on
         self._streams[answer_id] = consumer
         try:
             await _wait_for_consumer(consumer, progress, closing=lambda: self._closing)
             files = await self._picture_files(progress, max_picture_bytes)
             await self._record(answer_id, question_id, progress)  # stored before the (maybe slow) last edit
-            await reply.finish(
+            shown = await reply.finish(
                 _final_text(progress, locale), views.finished(answer_id), files, whole_text=progress.text or None
             )
-            await self.store.update_turn(answer_id, message_ids=target.message_ids)
+            # Not shown (Discord failing past every retry): left as being written, for the repair at start-up.
+            await _stored_or_logged(
+                self.store.update_turn(answer_id, message_ids=target.message_ids, writing=not (shown or reply.gone))
+            )
         finally:
             await reply.abandon()  # only does something when an error ended the answer before its last edit
             self._streams.pop(answer_id, None)
@@ -278,11 +288,34 @@ class ChatService:
         return [discord.File(io.BytesIO(picture.data), filename=picture.filename)]
 
     async def _record(self, answer_id: int, question_id: int | None, progress: _Answer) -> None:
+        """Store how the answer ended; a database that fails here is logged, and the final text still shown."""
         done = progress.outcome is Outcome.DONE
         usable = done and bool(progress.text.strip())  # a blank answer is kept for the record, never as context
-        await self.store.update_turn(answer_id, content=progress.text, complete=usable)
+        await _stored_or_logged(self.store.update_turn(answer_id, content=progress.text, complete=usable))
         if not done and question_id is not None and not progress.text:
-            await self.store.update_turn(question_id, complete=False)
+            await _stored_or_logged(self.store.update_turn(question_id, complete=False))
+
+
+@dataclass(frozen=True, slots=True)
+class _AnswerJournal:
+    """Keeps in the store what a repair after a crash needs (`bot.streaming.ReplyJournal`)."""
+
+    store: Store
+    answer_id: int
+
+    async def messages(self, message_ids: list[int]) -> None:
+        await _stored_or_logged(self.store.update_turn(self.answer_id, message_ids=message_ids))
+
+    async def text(self, text: str) -> None:
+        await _stored_or_logged(self.store.update_turn(self.answer_id, content=text))
+
+
+async def _stored_or_logged(write: Awaitable[None]) -> None:
+    """A write the answer can go on without: the reply matters more to its reader than the record."""
+    try:
+        await write
+    except (sqlite3.Error, OSError) as error:
+        log.error("could not store an answer's progress: %s", error)
 
 
 async def _wait_for_consumer(consumer: asyncio.Task[None], progress: _Answer, closing: Callable[[], bool]) -> None:

@@ -84,9 +84,14 @@ class _ReplyMessages:
 class InteractionReply(_ReplyMessages):
     """A slash command's reply: the deferred original response, then follow-up messages."""
 
-    def __init__(self, interaction: discord.Interaction) -> None:
+    def __init__(self, interaction: discord.Interaction, *, deferred_id: int | None = None) -> None:
         super().__init__()
         self._interaction = interaction
+        self._deferred_id = deferred_id  # the deferred response's message, shown "thinking" until the first text
+
+    @property
+    def message_ids(self) -> list[int]:
+        return super().message_ids or ([self._deferred_id] if self._deferred_id else [])
 
     @property
     def bucket(self) -> str:

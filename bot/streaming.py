@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import aiohttp
 import discord
 
 from bot.chunking import DISCORD_MESSAGE_LIMIT, split_message
@@ -44,6 +45,12 @@ DEFAULT_MAX_PARTS = 5  # messages one reply may take; past them the whole text i
 OVERFLOW_FILENAME = "answer.md"
 OVERFLOW_LIVE = "Too long for {count} messages: the whole answer will be attached as answer.md."
 OVERFLOW_DONE = "Too long for {count} messages: the whole answer is attached as answer.md."
+FINAL_ATTEMPTS = 4  # tries of each request of the final render, waiting EDIT_BACKOFF, then twice as long, ...
+EDIT_BACKOFF = 0.5
+MAX_LIVE_BACKOFF = 8.0  # the longest pause after failed live edits before the next one
+JOURNAL_SECONDS = 3.0  # how often the text shown so far is saved for a repair after a crash
+# Discord's codes for a message or channel that is gone or out of reach: editing it again can only fail.
+GONE_CODES = frozenset({10003, 10008, 50001, 50013})
 
 
 class ReplyTarget(Protocol):
@@ -71,6 +78,18 @@ class ReplyTarget(Protocol):
     async def drop_after(self, count: int) -> None:
         """Delete parts beyond the first `count` (an answer that came out shorter than the one it replaces)."""
         ...
+
+
+class ReplyJournal(Protocol):
+    """Where a reply notes what a repair after a crash needs: its messages as each is created, the text shown."""
+
+    async def messages(self, message_ids: list[int]) -> None: ...
+
+    async def text(self, text: str) -> None: ...
+
+
+class _ReplyGoneError(Exception):
+    """Discord said a message of the reply, or its channel, is gone or out of reach."""
 
 
 @dataclass
@@ -101,7 +120,12 @@ class StreamingReply:
     marker: str = GENERATING_MARKER
     max_parts: int = DEFAULT_MAX_PARTS
     locale: str | None = None  # of the reader, for the bot's own notes
+    journal: ReplyJournal | None = None
+    on_gone: Callable[[], None] | None = None  # called once if the reply's message or channel is gone
+    gone: bool = False
     _text: str = ""
+    _journaled_at: float = float("-inf")
+    _live_failures: int = 0
     _final: _Render | None = None
     _shown: list[_Shown] = field(default_factory=list)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -130,17 +154,18 @@ class StreamingReply:
         embeds: Sequence[discord.Embed] = (),
         *,
         whole_text: str | None = None,
-    ) -> None:
+    ) -> bool:
         """Show `text` as the final answer, without the marker, with `view` (and files, embeds) on the last part;
-        wait until shown. A text longer than `max_parts` messages ends with a note and `whole_text` (by default the
-        text itself) attached as `answer.md`."""
+        wait until shown, and say whether it was (each request is tried `FINAL_ATTEMPTS` times; never when the reply
+        is `gone`). A text longer than `max_parts` messages ends with a note and `whole_text` (by default the text
+        itself) attached as `answer.md`."""
         self._final = _Render(text, view, files, embeds, whole_text)
         self._wake.set()
         self._finishing.set()
         if self._editor is None:
             self.start()
         assert self._editor is not None
-        await self._editor
+        return await self._editor
 
     async def abandon(self) -> None:
         """Stop editing without a final render (the bot is going away)."""
@@ -148,8 +173,10 @@ class StreamingReply:
             self._editor.cancel()
             await asyncio.gather(self._editor, return_exceptions=True)
 
-    async def _edit_until_final(self) -> None:
+    async def _edit_until_final(self) -> bool:
         try:
+            if self.target.message_ids:  # a deferred response exists before any text
+                await self._journal_messages()
             after_turn = False
             while True:
                 await self._next_text(after_turn)
@@ -157,11 +184,17 @@ class StreamingReply:
                 if final is None:
                     if self._text:
                         await self._render(_Render(self._text + self.marker, self.live_view))
+                        await self._journal_text()
                         await self._wait_for_turn()
                         after_turn = True
                     continue
-                await self._render(final, final=True)
-                return
+                return await self._render(final, final=True)
+        except _ReplyGoneError as error:
+            log.info("a reply's message or channel is gone (%s); it is no longer edited", error)
+            self.gone = True
+            if self.on_gone is not None:
+                self.on_gone()
+            return False
         finally:
             self.wants_text.set()  # nothing to wait for any more: never leave a reader held back
 
@@ -211,9 +244,10 @@ class StreamingReply:
         document = discord.File(io.BytesIO(whole.encode()), filename=OVERFLOW_FILENAME)
         return parts, [*render.files, document]
 
-    async def _render(self, render: _Render, *, final: bool = False) -> None:
+    async def _render(self, render: _Render, *, final: bool = False) -> bool:
+        """Show `render`; say whether every part was shown. A live render's failure waits for the next one."""
         parts, files = self._parts(render, final=final)
-        requests = 0
+        requests, shown = 0, True
         for index, content in enumerate(parts):
             last = index == len(parts) - 1
             wanted = _Shown(content, render.view if last else None)
@@ -222,22 +256,70 @@ class StreamingReply:
                 continue
             if requests:  # the previous part's request may have spent the window: see `_wait_for_turn`
                 await asyncio.sleep(min(self.pace(self.target.bucket), FINAL_TEXT_GAP))
-            await self._show(index, wanted, *attached)
+            if index > len(self._shown):  # an earlier part could not be created: this one cannot follow it yet
+                return False
+            shown = await self._show(index, wanted, *attached, attempts=FINAL_ATTEMPTS if final else 1) and shown
             requests += 1
         if final and len(self._shown) > len(parts):
             await self.target.drop_after(len(parts))
             del self._shown[len(parts) :]
+        if not final:
+            await self._back_off(shown)
+        return shown
 
     async def _show(
-        self, index: int, wanted: _Shown, files: Sequence[discord.File], embeds: Sequence[discord.Embed]
-    ) -> None:
-        try:
-            await self.target.show(index, wanted.content, wanted.view, files, embeds)
-        except discord.HTTPException as error:
-            # Leave the part as it was; the next update tries again with newer text.
-            log.warning("could not show part %d of a reply: %s", index, error)
-            return
+        self,
+        index: int,
+        wanted: _Shown,
+        files: Sequence[discord.File],
+        embeds: Sequence[discord.Embed],
+        *,
+        attempts: int,
+    ) -> bool:
+        """Create or edit part `index`, trying `attempts` times through connection errors and Discord's 5xx; raise
+        `_ReplyGoneError` at once when its message or channel is gone. Say whether it was shown."""
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(EDIT_BACKOFF * 2 ** (attempt - 1))
+            for file in files:
+                file.reset()  # a failed try may have read it
+            try:
+                await self.target.show(index, wanted.content, wanted.view, files, embeds)
+            except discord.HTTPException as error:
+                if error.code in GONE_CODES:
+                    raise _ReplyGoneError(f"{error.status} {error.code}") from error
+                failure: BaseException = error
+                if error.status < 500:  # refused as sent: the same request would be refused again
+                    break
+            except (aiohttp.ClientError, OSError, TimeoutError) as error:  # discord.py retries only some of these
+                failure = error
+            else:
+                await self._record_shown(index, wanted)
+                return True
+        log.warning("could not show part %d of a reply: %r", index, failure)
+        return False
+
+    async def _record_shown(self, index: int, wanted: _Shown) -> None:
         if index < len(self._shown):
             self._shown[index] = wanted
-        else:
-            self._shown.append(wanted)
+            return
+        self._shown.append(wanted)
+        await self._journal_messages()
+
+    async def _back_off(self, shown: bool) -> None:
+        """After failed live edits, wait longer each time (bounded) before the next, instead of hammering."""
+        self._live_failures = 0 if shown else self._live_failures + 1
+        if self._live_failures:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(EDIT_BACKOFF * 2**self._live_failures, MAX_LIVE_BACKOFF)):
+                    await self._finishing.wait()
+
+    async def _journal_messages(self) -> None:
+        if self.journal is not None:
+            await self.journal.messages(self.target.message_ids)
+
+    async def _journal_text(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if self.journal is not None and now - self._journaled_at >= JOURNAL_SECONDS:
+            self._journaled_at = now
+            await self.journal.text(self._text)
