@@ -150,11 +150,8 @@ class FusionBot(commands.Bot):
         )
         self.draw_menu = DrawMenu.from_settings(self.settings)
         self.draws = draw_service(self.settings, self.fusion, self.store, self._downloader)
-        abandoned = await self.store.abandon_unfinished_generations(error="interrupted: the bot stopped")
-        if abandoned:
-            log.warning("%d picture request(s) were left unfinished by the last run; marked failed", abandoned)
         for extension in self._extensions:
-            await self.load_extension(extension)
+            await self.load_extension(extension)  # each repairs what a dead process left of its own (`bot.repair`)
         await self.tree.set_translator(FusionTranslator())
         await self.sync_commands_if_changed()
         # What start-up created (modules, discord.py's tables, the catalog) lives as long as the process: kept out

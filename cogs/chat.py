@@ -18,6 +18,7 @@ from bot.buttons import StoredRecordButton
 from bot.chat import Asker
 from bot.discord_bot import send_private
 from bot.i18n import translate
+from bot.repair import repair_answers
 from bot.replies import ChannelReply, InteractionReply, still_editable
 
 if TYPE_CHECKING:
@@ -133,6 +134,10 @@ class ChatCog(commands.Cog):
     def __init__(self, bot: FusionBot) -> None:
         self.bot = bot
 
+    async def cog_load(self) -> None:
+        """Before serving: finish the answers a process that died was writing."""
+        await repair_answers(self.bot, self.bot.store, CHAT_BUTTONS.finished)
+
     @app_commands.command(name="chat", description="Ask the chat model; the answer streams in here.")
     @app_commands.describe(
         prompt="What to ask or say",
@@ -152,13 +157,13 @@ class ChatCog(commands.Cog):
         server = await self.bot.access.check(place, chat=True)
         if temperature is None and server is not None:
             temperature = server.defaults.get("temperature")
-        await interaction.response.defer(thinking=True)
+        deferred = await interaction.response.defer(thinking=True)
         await self.bot.access.record_chat(place)
         await self.bot.chat.answer(
             interaction.channel_id or interaction.user.id,
             prompt,
             Asker(interaction.user.id, interaction.user.display_name),
-            InteractionReply(interaction),
+            InteractionReply(interaction, deferred_id=deferred and deferred.message_id),
             CHAT_BUTTONS,
             options={"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens},
             max_picture_bytes=interaction.filesize_limit,

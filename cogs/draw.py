@@ -21,6 +21,7 @@ from bot.draw import DrawSpec, Requester, Ticket, reroll, variation
 from bot.draw.reply import DrawReply
 from bot.fusion.models import CONTROLNET_MODELS
 from bot.i18n import translate, translate_label
+from bot.repair import repair_pictures
 from bot.replies import InteractionReply
 
 if TYPE_CHECKING:
@@ -43,12 +44,14 @@ async def start_drawing(interaction: discord.Interaction, spec: DrawSpec) -> Non
         spec, Requester(user.id, interaction.guild_id, interaction.channel_id or user.id, user.display_name)
     )
     try:
-        await interaction.response.defer(thinking=True)
+        deferred = await interaction.response.defer(thinking=True)
     except BaseException:
         await bot.draws.withdraw(ticket)
         raise
+    if deferred is not None and deferred.message_id is not None:  # for the repair after a crash
+        await bot.store.set_generation_message(ticket.generation_id, deferred.message_id)
     display = DrawReply(
-        InteractionReply(interaction),
+        InteractionReply(interaction, deferred_id=deferred and deferred.message_id),
         DRAW_BUTTONS,
         ticket.generation_id,
         requested_by=user.display_name,
@@ -215,6 +218,10 @@ class DrawCog(commands.Cog):
 
     def __init__(self, bot: FusionBot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        """Before serving: finish the picture requests a process that died had queued or was drawing."""
+        await repair_pictures(self.bot, self.bot.store, DRAW_BUTTONS.failed)
 
     @app_commands.command(name="draw", description="Draw a picture. Requests are queued fairly across the server.")
     @app_commands.describe(
