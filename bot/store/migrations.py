@@ -1,8 +1,10 @@
-"""Schema migrations: numbered SQL files in `migrations/`, applied in order, one transaction each.
+"""Schema migrations: numbered SQL files in the `migrations` package, applied in order, one transaction each.
 
-`migrations/0003_add_things.sql` brings the database to version 3. The applied versions are recorded in
-`schema_migrations`. A failed file is rolled back whole, leaving the database at the version before it; a database
-whose version is newer than the newest file stops start-up rather than being used by code that does not know it.
+`migrations/0003_add_things.sql` brings the database to version 3. The files are the package's data, found through
+`importlib.resources`, so an installed wheel finds them wherever it runs; finding none is an error, since an empty
+schema would only fail later. The applied versions are recorded in `schema_migrations`. A failed file is rolled
+back whole, leaving the database at the version before it; a database whose version is newer than the newest file
+stops start-up rather than being used by code that does not know it.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ import re
 import sqlite3
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
+from operator import attrgetter
 
 import aiosqlite
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_PACKAGE = "migrations"
 _FILE_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
 _VERSION_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -41,17 +45,31 @@ class MigrationError(StoreError):
 class Migration:
     version: int
     name: str
-    path: Path
+    path: Traversable
 
 
-def discover_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
-    """The migration files, in order; their numbers must run 1, 2, 3... with no gap or repeat."""
+def packaged_migrations() -> Traversable:
+    """The folder of the installed `migrations` package."""
+    try:
+        return resources.files(MIGRATIONS_PACKAGE)
+    except ModuleNotFoundError as error:
+        raise MigrationError(
+            f"the {MIGRATIONS_PACKAGE!r} package is not installed; reinstall fusionbot (the wheel ships it)"
+        ) from error
+
+
+def discover_migrations(directory: Traversable | None = None) -> list[Migration]:
+    """The migration files, in order; their numbers must run 1, 2, 3... with no gap or repeat, and there is one."""
+    directory = packaged_migrations() if directory is None else directory
     migrations = []
-    for path in sorted(directory.glob("*.sql")):
+    files = (entry for entry in directory.iterdir() if entry.name.endswith(".sql"))
+    for path in sorted(files, key=attrgetter("name")):
         match = _FILE_NAME.fullmatch(path.name)
         if match is None:
             raise MigrationError(f"{path.name}: expected a name like 0001_description.sql")
         migrations.append(Migration(int(match.group(1)), match.group(2), path))
+    if not migrations:
+        raise MigrationError(f"no migration files (NNNN_name.sql) in {directory}; reinstall fusionbot")
     for expected, migration in enumerate(migrations, start=1):
         if migration.version != expected:
             raise MigrationError(f"{migration.path.name}: expected migration number {expected:04d}")
@@ -72,7 +90,9 @@ async def migrate(
     starting on the same new database never apply a file twice.
     """
     migrations = discover_migrations() if migrations is None else migrations
-    newest = migrations[-1].version if migrations else 0
+    if not migrations:
+        raise MigrationError("no migrations to apply: an empty schema would only fail later")
+    newest = migrations[-1].version
     await conn.execute(_VERSION_TABLE)
     current = await schema_version(conn)
     _refuse_newer(current, newest)

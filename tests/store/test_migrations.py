@@ -106,3 +106,17 @@ async def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) ->
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match=r"cannot (open|use) the database at"):
         await Store.open(path)
+
+
+async def test_no_migration_files_stop_start_up_instead_of_an_empty_schema(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(MigrationError, match=r"no migration files \(NNNN_name\.sql\) in .*empty; reinstall fusionbot"):
+        discover_migrations(tmp_path / "empty")
+    with pytest.raises(StoreError, match="no migrations to apply"):
+        await Store.open(tmp_path / "bot.db", migrations=[])
+
+
+async def test_a_missing_migrations_package_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.store.migrations.MIGRATIONS_PACKAGE", "fusionbot_no_such_package")
+    with pytest.raises(StoreError, match="'fusionbot_no_such_package' package is not installed; reinstall fusionbot"):
+        await Store.open(tmp_path / "bot.db")

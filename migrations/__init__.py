@@ -1,0 +1,1 @@
+"""The numbered SQL schema migrations, shipped as package data (see `bot/store/migrations.py`)."""

@@ -1,0 +1,144 @@
+"""Packaging: a wheel built from the checkout runs its migrations from anywhere.
+
+The wheel test builds and installs for real (a few seconds): offline with the setuptools at hand when it can build
+wheels, else through pip's build isolation, which fetches the `[build-system]` requirements.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import sysconfig
+import venv
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from bot.config import Settings
+from bot.store.migrations import discover_migrations
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ("pyproject.toml", "README.md", "bot", "cogs", "migrations")
+OPEN_A_STORE = """
+import asyncio, json, sys
+from pathlib import Path
+import bot, migrations
+from bot.store import Store
+
+async def main():
+    store = await Store.open(Path(sys.argv[1]))
+    await store.close()
+
+asyncio.run(main())
+print(json.dumps({"bot": bot.__file__, "migrations": migrations.__file__}))
+"""
+
+
+def schema_version(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        version = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
+    conn.close()
+    return version
+
+
+def can_build_offline() -> bool:
+    """Whether the setuptools here builds wheels by itself (70.1 and later) or with the `wheel` package."""
+    if importlib.util.find_spec("setuptools") is None:
+        return False
+    import setuptools
+
+    return Version(setuptools.__version__) >= Version("70.1") or importlib.util.find_spec("wheel") is not None
+
+
+def build_wheel(tmp_path: Path) -> Path:
+    """A wheel of a copy of the checkout's sources, so that the build leaves nothing in the working tree."""
+    source = tmp_path / "source"
+    for name in SOURCES:
+        if (PROJECT_ROOT / name).is_dir():
+            shutil.copytree(PROJECT_ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            source.mkdir(exist_ok=True)
+            shutil.copy2(PROJECT_ROOT / name, source / name)
+    isolation = ["--no-build-isolation"] if can_build_offline() else ["--retries", "0", "--timeout", "15"]
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-w", str(tmp_path / "dist"), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if built.returncode != 0 and not isolation[0].startswith("--no"):
+        pytest.skip(f"no setuptools here builds wheels, and pip could not fetch one:\n{built.stdout[-1000:]}")
+    assert built.returncode == 0, built.stdout + built.stderr
+    return next((tmp_path / "dist").glob("fusionbot-*.whl"))
+
+
+def fresh_venv(path: Path) -> Path:
+    """A new virtual environment that sees this one's dependencies (a `.pth` line) but not its fusionbot."""
+    try:
+        venv.create(path, with_pip=False)
+    except (OSError, subprocess.CalledProcessError) as error:
+        pytest.skip(f"cannot create a virtual environment here: {error}")
+    python = path / "bin" / "python"
+    site_packages = Path(
+        subprocess.check_output(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+        ).strip()
+    )
+    # A plain path line: the directory is searched after the venv's own, and its .pth files (this environment's
+    # editable fusionbot) are not run.
+    here = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (site_packages / "dependencies.pth").write_text("\n".join(sorted(here)) + "\n")
+    return python
+
+
+def clean_environment() -> dict[str, str]:
+    names = {name.upper() for name in Settings.model_fields} | {"PYTHONPATH"}
+    return {key: value for key, value in os.environ.items() if key.upper() not in names}
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The `bin` folder of a fresh virtual environment with the wheel installed (not editable)."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
+    wheel = build_wheel(tmp_path)
+    python = fresh_venv(tmp_path / "venv")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", str(wheel)],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    return python.parent
+
+
+def run_elsewhere(command: list[str | Path], cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, cwd=cwd, env=clean_environment(), input=stdin, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_installed_wheel_runs_its_migrations_from_another_directory(installed: Path, tmp_path: Path) -> None:
+    database = tmp_path / "x.sqlite3"
+
+    opened = run_elsewhere([installed / "python", "-c", OPEN_A_STORE, database], cwd=tmp_path)
+
+    assert opened.returncode == 0, opened.stderr
+    files = json.loads(opened.stdout)
+    venv_root = str(installed.parent)
+    assert files["bot"].startswith(venv_root) and files["migrations"].startswith(venv_root), files
+    assert schema_version(database) == len(discover_migrations())
+
+
+def test_installed_console_script_starts_on_a_new_database(installed: Path, tmp_path: Path) -> None:
+    done = run_elsewhere([installed / "fusionbot", "console", "--emulator"], cwd=tmp_path, stdin="/quit\n")
+
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert schema_version(tmp_path / "data" / "fusionbot.sqlite3") == len(discover_migrations())
