@@ -11,6 +11,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
+from .faults import Faults
 from .gateway import GatewayHub
 from .ratelimit import RateLimit, RateLimiter
 from .state import (
@@ -68,6 +69,7 @@ class Backend:
         self.base_url = ""
         self.command_syncs: list[CommandSync] = []
         self.commands: dict[int | None, list[dict[str, object]]] = {}
+        self.faults = Faults()
 
     @staticmethod
     def now() -> float:

@@ -13,6 +13,7 @@ from typing import Self, TypeVar
 
 from .backend import MIB, Backend, CommandSync, FakeConfig
 from .driving import BotDriving
+from .faults import Fault, FaultKind
 from .ratelimit import RateLimit, merge_rate_limits
 from .server import ServerApp
 from .state import (
@@ -165,6 +166,15 @@ class FakeDiscord(WorldBuilding, BotDriving):
     def messages_in(self, channel_id: int | None = None, *, include_deleted: bool = False) -> list[FakeMessage]:
         """Messages of a channel (default: ``#general``) in creation order, interaction responses included."""
         return self.state.messages_in(channel_id or self.channel_id, include_deleted=include_deleted)
+
+    # -- faults ----------------------------------------------------------------------------------------------------
+
+    def inject_fault(
+        self, bucket: str, kind: FaultKind, *, count: int = 1, method: str = "PATCH", delay: float = 0.0
+    ) -> Fault:
+        """Make the next `count` requests of route kind `bucket` (``message_edit``, ``interaction_webhook``, ...)
+        fail: ``server-error`` (503), ``reset`` (the connection dropped unanswered) or ``slow`` (`delay` s late)."""
+        return self.backend.faults.add(Fault(bucket, kind, count, method, delay))
 
     # -- waiting, without polling ----------------------------------------------------------------------------------
 

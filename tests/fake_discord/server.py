@@ -92,6 +92,15 @@ class ServerApp:
             response = json_response(rejection.body(), 429, headers)
             backend.stats.record_response(spec.name, request.path, 429, rejection.body(), arrived)
             return response
+        fault = backend.faults.take(spec)
+        if fault is not None and fault.kind == "reset":
+            assert request.transport is not None
+            request.transport.abort()  # no answer at all: the client sees the connection reset
+            return web.Response(status=204)
+        if fault is not None and fault.kind == "server-error":
+            return self.error(spec.name, request, ApiError(503, 0, "Service Unavailable (injected)"), arrived)
+        if fault is not None:
+            await asyncio.sleep(fault.delay)
         if spec.auth and request.headers.get("Authorization") != f"Bot {backend.config.token}":
             response = self.error(spec.name, request, ApiError(401, 0, "401: Unauthorized"), arrived)
         else:
