@@ -206,6 +206,11 @@ class ChatService:
         stream.cancel()
         return True
 
+    async def settled(self) -> None:
+        """Wait until no answer is being written (as `close` does, without interrupting any)."""
+        while self._answers:
+            await asyncio.wait(list(self._answers))
+
     async def close(self) -> None:
         """Interrupt every answer being written and wait (bounded) until each has been marked as such."""
         self._closing = True

@@ -47,6 +47,7 @@ OVERFLOW_LIVE = "Too long for {count} messages: the whole answer will be attache
 OVERFLOW_DONE = "Too long for {count} messages: the whole answer is attached as answer.md."
 FINAL_ATTEMPTS = 4  # tries of each request of the final render, waiting EDIT_BACKOFF, then twice as long, ...
 EDIT_BACKOFF = 0.5
+EDIT_TIMEOUT = 20.0  # seconds one create or edit may take, a rate-limit wait inside discord.py included
 MAX_LIVE_BACKOFF = 8.0  # the longest pause after failed live edits before the next one
 JOURNAL_SECONDS = 3.0  # how often the text shown so far is saved for a repair after a crash
 # Discord's codes for a message or channel that is gone or out of reach: editing it again can only fail.
@@ -284,7 +285,8 @@ class StreamingReply:
             for file in files:
                 file.reset()  # a failed try may have read it
             try:
-                await self.target.show(index, wanted.content, wanted.view, files, embeds)
+                async with asyncio.timeout(EDIT_TIMEOUT):  # discord.py's own requests have none short of minutes
+                    await self.target.show(index, wanted.content, wanted.view, files, embeds)
             except discord.HTTPException as error:
                 if error.code in GONE_CODES:
                     raise _ReplyGoneError(f"{error.status} {error.code}") from error
