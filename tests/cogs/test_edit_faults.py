@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from bot.discord_bot import FusionBot
 from bot.streaming import GENERATING_MARKER
 from tests.cogs.conftest import StartBot
 from tests.cogs.test_chat import ask, finished
@@ -20,6 +21,18 @@ SLOW = "[emu:length=3000][emu:delay=0.03]"
 def assert_ended_once(replies: list[FakeMessage]) -> None:
     assert [finished(reply) for reply in replies] == [False] * (len(replies) - 1) + [True]
     assert not any(GENERATING_MARKER in reply.content for reply in replies)
+
+
+async def assert_deleting_stops_the_answer(fake: FakeDiscord, bot: FusionBot, message: FakeMessage) -> None:
+    """Delete a message of the answer being written; it stops soon, stored as stopped, read no further."""
+    errors_before = len(fake.stats.client_errors)
+    fake.state.delete_message(message)
+    async with asyncio.timeout(20):
+        await bot.chat.settled()
+    turn = (await bot.store.turns(fake.channel_id))[-1]
+    assert len(fake.stats.client_errors) - errors_before <= 2, "edits stopped once Discord said it is gone"
+    assert turn.role == "assistant" and not turn.complete, "stored as stopped"
+    assert 0 < len(turn.content) < 8000, "the answer was not read to its end"
 
 
 @pytest.mark.parametrize("kind", ["server-error", "reset", "slow"])
@@ -75,16 +88,7 @@ async def test_a_reply_deleted_while_it_streams_stops_its_answer(
             return messages if len(messages) >= wanted else None
 
         doomed = (await fake.wait_until(reply_messages))[wanted - 1]
-        errors_before = len(fake.stats.client_errors)
-        fake.state.delete_message(doomed)
-
-        async with asyncio.timeout(20):
-            await bot.chat.settled()
-        turn = (await bot.store.turns(fake.channel_id))[-1]
-
-    assert len(fake.stats.client_errors) - errors_before <= 2
-    assert turn.role == "assistant" and not turn.complete, "stored as stopped"
-    assert 0 < len(turn.content) < 8000, "the answer was not read to its end"
+        await assert_deleting_stops_the_answer(fake, bot, doomed)
 
 
 async def test_a_slash_command_reply_deleted_while_it_streams_stops_its_answer(
@@ -94,11 +98,4 @@ async def test_a_slash_command_reply_deleted_while_it_streams_stops_its_answer(
         interaction = await fake.slash_command("chat", {"prompt": "a long one [emu:length=8000][emu:delay=0.02]"})
         original = await interaction.original_message()
         await fake.wait_until(lambda: GENERATING_MARKER in original.content)
-        errors_before = len(fake.stats.client_errors)
-        fake.state.delete_message(original)
-        async with asyncio.timeout(20):
-            await bot.chat.settled()
-        turn = (await bot.store.turns(fake.channel_id))[-1]
-
-    assert len(fake.stats.client_errors) - errors_before <= 2
-    assert not turn.complete and 0 < len(turn.content) < 8000
+        await assert_deleting_stops_the_answer(fake, bot, original)
