@@ -14,6 +14,8 @@ import discord
 log = logging.getLogger(__name__)
 
 EDITABLE_FOR = datetime.timedelta(minutes=55)  # Discord limits edits of messages older than an hour
+# An interaction's token works for 15 minutes; past this, its messages are edited through the channel instead.
+TOKEN_TRUSTED_FOR = datetime.timedelta(minutes=14)
 TYPING_LIMIT_SECONDS = 120.0  # the longest the bot shows itself typing before an answer's first text
 
 
@@ -95,9 +97,21 @@ class InteractionReply(_ReplyMessages):
 
     @property
     def bucket(self) -> str:
+        if self._token_expiring():
+            return f"/channels/{self._interaction.channel_id}"
         return f"/webhooks/{self._interaction.application_id}/{self._interaction.token}"
 
+    def _token_expiring(self) -> bool:
+        """Whether the interaction's token is about to stop working, and its messages are edited as the channel's."""
+        return discord.utils.utcnow() - self._interaction.created_at >= TOKEN_TRUSTED_FOR
+
+    def _channel(self) -> discord.PartialMessageable:
+        interaction = self._interaction
+        return interaction.client.get_partial_messageable(interaction.channel_id or 0, guild_id=interaction.guild_id)
+
     async def _edit(self, index: int, **changes: object) -> AnyMessage:
+        if self._token_expiring():
+            return await self._channel().get_partial_message(self.message_ids[index]).edit(**changes)  # type: ignore[arg-type]
         if index == 0:
             return await self._interaction.edit_original_response(**changes)  # type: ignore[arg-type]
         return await super()._edit(index, **changes)
@@ -107,8 +121,20 @@ class InteractionReply(_ReplyMessages):
     ) -> AnyMessage:
         if not self._messages:  # the deferred original response exists already: fill it
             extra = {"attachments": list(files)} if files else {}
+            if self._token_expiring() and self._deferred_id:
+                original = self._channel().get_partial_message(self._deferred_id)
+                return await original.edit(content=content, view=view, embeds=list(embeds), **extra)  # type: ignore[arg-type]
             return await self._interaction.edit_original_response(
                 content=content, view=view, embeds=list(embeds), **extra
+            )
+        if self._token_expiring():  # a follow-up needs the token: a message replying to the first one instead
+            return await self._channel().send(
+                content,
+                view=view,  # type: ignore[arg-type]
+                files=list(files),
+                embeds=list(embeds),
+                reference=self._channel().get_partial_message(self.message_ids[0]),
+                allowed_mentions=discord.AllowedMentions.none(),
             )
         followup = {"view": view} if view is not None else {}
         return await self._interaction.followup.send(

@@ -76,12 +76,13 @@ class DrawReply:
             picture = outcome.picture
             file = discord.File(io.BytesIO(picture.data), filename=picture.filename)
             embed = picture_embed(outcome, requested_by=self._requested_by, locale=self._locale)
-            await self._reply.finish("", self._views.finished(outcome.generation_id), [file], [embed])
+            shown = await self._reply.finish("", self._views.finished(outcome.generation_id), [file], [embed])
         else:
             view = self._views.failed(outcome.generation_id) if _may_retry(outcome.status) else None
-            await self._reply.finish(translate(f"{_ICONS[outcome.status]} {outcome.reason}", self._locale), view)
+            text = translate(f"{_ICONS[outcome.status]} {outcome.reason}", self._locale)
+            shown = await self._reply.finish(text, view)
         ids = self._target.message_ids
-        return ids[0] if ids else None
+        return ids[0] if ids and shown else None
 
 
 def picture_embed(outcome: DrawOutcome, *, requested_by: str = "", locale: str | None = None) -> discord.Embed:

@@ -24,6 +24,7 @@ from bot.fusion import FusionClient, FusionError, Message, ModerationError, Unsu
 from bot.store import GenerationStatus, ImageGeneration, Store
 
 log = logging.getLogger(__name__)
+NOT_SHOWN = "the picture could not be shown in Discord"
 
 QUOTA_WINDOW_SECONDS = 24 * 3600.0
 SHUTDOWN_GRACE_SECONDS = 10.0
@@ -73,7 +74,7 @@ class DrawDisplay(Protocol):
         """It is being drawn; called when drawing starts and then every few seconds; returns at once."""
 
     async def finished(self, outcome: DrawOutcome) -> int | None:
-        """Show the outcome; return the id of the message that shows it."""
+        """Show the outcome; return the id of the message that shows it (None: it could not be shown)."""
         ...
 
 
@@ -135,6 +136,8 @@ class DrawService:
             message_id = await display.finished(outcome)
             if message_id is not None:
                 await self.store.set_generation_message(ticket.generation_id, message_id)
+            elif outcome.status is DrawStatus.DONE:  # drawn but never shown: nobody got it, so it costs nothing
+                await self.store.finish_generation(ticket.generation_id, "failed", error=NOT_SHOWN)
             return outcome
         finally:
             if current is not None:
@@ -155,6 +158,11 @@ class DrawService:
         work.cancel()
         await asyncio.wait({work})
         return True
+
+    async def settled(self) -> None:
+        """Wait until no picture request is waiting, being drawn or being shown."""
+        while self._runs:
+            await asyncio.wait(list(self._runs))
 
     async def close(self) -> None:
         """Stop taking requests; interrupt those in progress and wait (bounded) until each has been told so."""
