@@ -60,8 +60,10 @@ class Settings(BaseSettings):
     fusion_connect_timeout: PositiveFloat = 10.0
     fusion_first_byte_timeout: PositiveFloat = 60.0
     fusion_stream_idle_timeout: PositiveFloat = 60.0
-    fusion_answer_timeout: PositiveFloat = 300.0
-    fusion_picture_timeout: PositiveFloat = 180.0
+    # An answer or picture may outlive its interaction's 15-minute token (it is then shown through the channel), but
+    # no reader waits an hour for one.
+    fusion_answer_timeout: float = Field(default=300.0, gt=0, le=3600)
+    fusion_picture_timeout: float = Field(default=180.0, gt=0, le=3600)
     fusion_max_attempts: int = Field(default=3, ge=1, le=10)
     fusion_retry_backoff: PositiveFloat = 1.0
 
