@@ -1,4 +1,5 @@
-"""Logging set-up: one format for the whole application, and secrets redacted from every record.
+"""Logging set-up: one format for the whole application, secrets redacted from every record, and discord.py's
+warnings about voice (which the bot does not use) left out.
 
 Two kinds of secret are redacted: the configured ones (the bot token, API keys), by value, and the tokens Discord
 hands out per interaction or webhook, by where they appear, since they are not known in advance: discord.py logs
@@ -14,10 +15,25 @@ from collections.abc import Iterable
 
 REDACTED = "[redacted]"
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+_VOICE_LOGGER = "discord.client"
+VOICE_WARNINGS = frozenset(
+    f"{library} is not installed, voice will NOT be supported" for library in ("PyNaCl", "davey")
+)
 _TOKEN_PATTERNS = (
     re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/?#\s'\"]+"),  # the path segment after the id
     re.compile(r"""(['"]token['"]:\s*['"])[^'"]+"""),  # an event payload as a dict's repr or JSON
 )
+
+
+class QuietVoiceWarnings(logging.Filter):
+    """Drops discord.py's warnings that voice is unsupported ("PyNaCl is not installed", "davey is not installed").
+
+    discord.py logs them at every start of a client whose voice libraries are missing; the bot has no voice
+    features, so they would only make operators look for a problem that is not there.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == _VOICE_LOGGER and record.msg in VOICE_WARNINGS)
 
 
 class RedactSecrets(logging.Filter):
@@ -54,3 +70,6 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    voice = logging.getLogger(_VOICE_LOGGER)
+    if not any(isinstance(known, QuietVoiceWarnings) for known in voice.filters):
+        voice.addFilter(QuietVoiceWarnings())

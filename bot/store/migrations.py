@@ -127,7 +127,8 @@ async def _apply(conn: aiosqlite.Connection, migration: Migration, newest: int) 
             log.info("applied migration %s", migration.path.name)
         await conn.execute("COMMIT")
     except BaseException as error:
-        await conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite itself rolls back on some errors, such as a full disk
+            await conn.execute("ROLLBACK")
         if isinstance(error, sqlite3.Error):
             raise MigrationError(f"{migration.path.name} failed and was rolled back: {error}") from error
         raise
