@@ -99,3 +99,19 @@ async def test_a_slash_command_reply_deleted_while_it_streams_stops_its_answer(
         original = await interaction.original_message()
         await fake.wait_until(lambda: GENERATING_MARKER in original.content)
         await assert_deleting_stops_the_answer(fake, bot, original)
+
+
+async def test_a_channel_deleted_while_an_answer_streams_stops_it(fake: FakeDiscord, start_bot: StartBot) -> None:
+    async with start_bot() as bot:
+        question = await fake.send_user_message(
+            fake.channel_id, fake.user_id, "a long one [emu:length=8000][emu:delay=0.02]", mentions=[fake.bot_user_id]
+        )
+        await fake.wait_until(lambda: any(m.reference_id == question.id for m in fake.messages_in()))
+        errors_before = len(fake.stats.client_errors)
+        del fake.state.channels[fake.channel_id]  # every request to it now answers 404 Unknown Channel (10003)
+        async with asyncio.timeout(20):
+            await bot.chat.settled()
+        turn = (await bot.store.turns(question.channel_id))[-1]
+
+    assert len(fake.stats.client_errors) - errors_before <= 2
+    assert not turn.complete and 0 < len(turn.content) < 8000
