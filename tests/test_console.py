@@ -1,16 +1,21 @@
-"""The terminal console, on the built-in emulator: streamed answers, kept context, /reset, failures as messages."""
+"""The terminal console, on the built-in emulator: streamed answers, kept context, commands, failures as messages,
+saved pictures, and log records kept out of answers. `test_console_terminal.py` types at it in a pseudo-terminal."""
 
 from __future__ import annotations
 
 import io
+import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from bot.config import load_settings
-from bot.console import run_console
+from bot.console import Console, HeldLogs, PictureSaver, run_console
+from bot.downloads import PictureDownloader
+from bot.fusion import FinalResult, Message, StreamEvent, TextPiece
+from bot.store import ContextBudget, Store
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,23 +56,92 @@ async def test_failed_answer_is_reported_and_left_out_of_the_context() -> None:
     assert "earlier" not in text.split("bot> ")[-1]
 
 
-async def test_picture_is_shown_as_its_url() -> None:
+async def test_picture_is_saved_next_to_the_database_and_shown_as_its_path() -> None:
     answers = await chat(["draw a red fox"])
-    assert answers[0].startswith("[picture] http://127.0.0.1:")
+
+    shown = answers[0].removeprefix("[picture] ").split("\n", 1)[0]
+    assert shown.startswith("data/pictures/")  # DATABASE_URL's default is data/fusionbot.sqlite3
+    assert Path(shown).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")  # noqa: ASYNC240 (a test's small file)
 
 
-def test_console_command_runs_on_the_emulator_with_no_account() -> None:
+async def test_picture_that_cannot_be_downloaded_says_why() -> None:
+    answers = await chat(["draw a red fox [emu:picture-fault=not-image]"])
+    assert answers[0].startswith("[picture] The download is not a PNG, JPEG, WebP or GIF picture.\n")
+
+
+async def test_help_lists_the_commands_and_an_unknown_one_is_not_sent_to_the_model() -> None:
+    out = io.StringIO()
+    lines = ["/help", "/frobnicate now", "hello"]
+    await run_console(load_settings(), use_emulator=True, read_line=scripted(lines), out=out)
+
+    text = out.getvalue()
+    for command in ("/help", "/reset", "/quit"):
+        assert f"  {command} " in text
+    assert "unknown command /frobnicate; the commands are /help, /reset, /quit\n" in text
+    assert text.count("bot> ") == 1
+    assert "This is the first message of the conversation." in text
+
+
+async def test_a_warning_logged_while_an_answer_is_printed_comes_after_it(tmp_path: Path) -> None:
+    screen = io.StringIO()
+    handler = logging.StreamHandler(screen)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    held = HeldLogs([handler])
+    logger = logging.getLogger("bot.fusion")
+    logger.addHandler(held)
+    async with await Store.open(tmp_path / "console.sqlite3") as store, PictureDownloader() as downloader:
+        console = Console(
+            LoggingClient(),
+            store,
+            ContextBudget(max_messages=10, max_tokens=1000),
+            PictureSaver(downloader, tmp_path / "pictures"),
+            logs=held,
+            read_line=scripted(["hello"]),
+            out=screen,
+        )
+        try:
+            await console.run()
+        finally:
+            logger.removeHandler(held)
+
+    assert "bot> first half, second half\nWARNING the service is slow today\n" in screen.getvalue()
+
+
+class LoggingClient:
+    """A fusion client whose answer logs a warning half way through."""
+
+    def new_request(self, messages: list[Message], *, user_id: str) -> list[Message]:
+        return messages
+
+    async def stream(self, request: list[Message]) -> AsyncIterator[StreamEvent]:
+        yield TextPiece("first half, ")
+        logging.getLogger("bot.fusion").warning("the service is slow today")
+        yield TextPiece("second half")
+        yield FinalResult(text="first half, second half", finish_reason="stop")
+
+
+def run_console_command(typed: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m bot console --emulator`, with no account, given `typed` on a pipe."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("FUSION_", "DISCORD_"))}
-    env["PYTHONPATH"] = str(PROJECT_ROOT)
-    done = subprocess.run(
+    env |= {"PYTHONPATH": str(PROJECT_ROOT)} | (extra_env or {})
+    return subprocess.run(
         [sys.executable, "-m", "bot", "console", "--emulator"],
-        input="hello from a pipe\n/quit\n",
+        input=typed,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_console_logs_warnings_only_unless_log_level_is_set() -> None:
+    assert run_console_command("hello\n/quit\n").stderr == ""
+    assert "INFO    bot.store" in run_console_command("hello\n/quit\n", {"LOG_LEVEL": "INFO"}).stderr
+
+
+def test_console_command_runs_on_the_emulator_with_no_account() -> None:
+    done = run_console_command("hello from a pipe\n/quit\n")
     assert done.returncode == 0, done.stderr
     assert 'You said: "hello from a pipe"' in done.stdout
     assert done.stdout.rstrip().endswith("bye")
