@@ -4,6 +4,7 @@ and a reply that is gone stops its answer instead of being edited in vain."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
 
@@ -115,3 +116,16 @@ async def test_a_channel_deleted_while_an_answer_streams_stops_it(fake: FakeDisc
 
     assert len(fake.stats.client_errors) - errors_before <= 2
     assert not turn.complete and 0 < len(turn.content) < 8000
+
+
+async def test_a_database_failing_while_an_answer_is_recorded_still_shows_the_final_text(
+    fake: FakeDiscord, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def disk_full(*args: object, **changes: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    async with start_bot() as bot:
+        monkeypatch.setattr(bot.store, "update_turn", disk_full)  # from the placeholder on, nothing more is stored
+        replies = await ask(fake, "tell me [emu:length=500][emu:delay=0.01]")
+    assert_ended_once(replies)
+    assert "tester: tell me" in replies[0].content
