@@ -337,7 +337,7 @@ class Console:
 
     async def _finish(self, exchange: Exchange, result: FinalResult) -> None:
         usable = bool(result.text.strip())  # a blank answer is kept for the record, never as context
-        await self._store.update_turn(exchange.answer_id, content=result.text, complete=usable)
+        await self._store.update_turn(exchange.answer_id, content=result.text, complete=usable, writing=False)
         if result.picture_url:
             self._write(await self._pictures.save(exchange.answer_id, result.picture_url))
         elif result.truncated:
@@ -347,7 +347,7 @@ class Console:
     async def _keep_unfinished(self, exchange: Exchange, partial_text: str) -> None:
         """Keep a failed or stopped exchange for the record, marked incomplete so it is never sent back as context."""
         await self._store.update_turn(exchange.question_id, complete=False)
-        await self._store.update_turn(exchange.answer_id, content=partial_text, complete=False)
+        await self._store.update_turn(exchange.answer_id, content=partial_text, complete=False, writing=False)
 
     def _write(self, text: str) -> None:
         self._out.write(text)

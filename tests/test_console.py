@@ -151,3 +151,9 @@ async def test_conversation_survives_a_restart_of_the_console() -> None:
     await chat(["remember the lighthouse"])
     answers = await chat(["what did I say?"])
     assert 'it began with "remember the lighthouse"' in answers[0]
+
+
+async def test_answers_are_recorded_as_ended_so_the_bots_start_up_repair_leaves_them_alone() -> None:
+    await chat(["hello", "hello [emu:drop=3]"])
+    async with await Store.open(load_settings().database_path) as store:
+        assert await store.answers_being_written() == []

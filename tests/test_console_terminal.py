@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import CONSOLE_CHANNEL_ID, Store
+from bot.store import CONSOLE_CHANNEL_ID, Store, Turn
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEADLINE = 20.0  # seconds; only a hang takes this long
@@ -148,11 +148,13 @@ def test_ctrl_c_stops_the_answer_and_it_is_not_sent_as_context(terminal: Termina
     assert "This is the first message of the conversation." in after
     terminal.type("/quit" + ENTER)
     assert terminal.wait() == 0
-    stopped_question, stopped_answer = asyncio.run(_console_turns(database))[:2]
+    turns, being_written = asyncio.run(_console_record(database))
+    stopped_question, stopped_answer = turns[:2]
     assert stopped_question.content == SLOW_QUESTION
     assert not stopped_question.complete
     assert stopped_answer.content.startswith("**Emulated answer**")
     assert not stopped_answer.complete
+    assert being_written == []  # so the bot's start-up repair leaves the console's answers alone
 
 
 def test_ctrl_c_at_the_prompt_leaves_with_the_terminal_as_it_was(terminal: Terminal) -> None:
@@ -202,6 +204,7 @@ def test_an_unknown_command_is_answered_without_asking_the_model(terminal: Termi
     assert "This is the first message of the conversation." in terminal.answer("hello")
 
 
-async def _console_turns(database: Path) -> list:
+async def _console_record(database: Path) -> tuple[list[Turn], list[Turn]]:
+    """The console's stored turns, and the answers the store still counts as being written."""
     async with await Store.open(database) as store:
-        return await store.turns(CONSOLE_CHANNEL_ID)
+        return await store.turns(CONSOLE_CHANNEL_ID), await store.answers_being_written()
