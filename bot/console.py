@@ -1,12 +1,13 @@
 """Chat with the fusion API in the terminal, streamed, through the same client, settings, store and picture
 downloader as the bot.
 
-The conversation lives in the store under its own channel id, so it survives a restart until `/reset`. Lines are
-read with `input`, so they have line editing and a history (in memory, for this run) where `readline` exists; on
-Windows the console window's own editing applies. Ctrl-C stops the answer being written, which is kept for the
-record and never sent back as context; Ctrl-C at the prompt leaves, like Ctrl-D and `/quit`. Log records go to
-standard error at WARNING and up unless LOG_LEVEL is set, held back while an answer is printed so they never land
-inside it. A picture answer is downloaded and saved under `pictures/` next to the database, and its path printed.
+The conversation lives in the store under its own channel id, so it survives a restart until `/reset`. On a
+terminal, lines are read with `input`, so they have line editing and a history (in memory, for this run) where
+`readline` exists; on Windows the console window's own editing applies. Ctrl-C stops the answer being written,
+which is kept for the record and never sent back as context; Ctrl-C at the prompt leaves, like Ctrl-D and `/quit`.
+Log records go to standard error at WARNING and up unless LOG_LEVEL is set, held back while an answer is printed
+so they never land inside it. A picture answer is downloaded and saved under `pictures/` next to the database, and
+its path printed.
 
 `python -m bot console --emulator` starts the built-in emulator in-process, so it needs no account and no key.
 """
