@@ -20,19 +20,7 @@ from typing import Protocol
 import aiohttp
 import discord
 
-from bot.chunking import DISCORD_MESSAGE_LIMIT, split_message
-
-try:  # TEMPORARY while bot/chunking.py's split_bounded lands
-    from bot.chunking import split_bounded  # type: ignore[attr-defined]
-except ImportError:
-
-    def split_bounded(text: str, limit: int, max_parts: int, reserve: int) -> tuple[list[str], bool]:
-        parts = split_message(text, limit)
-        if len(parts) <= max_parts:
-            return parts, False
-        return [*parts[: max_parts - 1], split_message("".join(parts[max_parts - 1 :]), limit - reserve)[0]], True
-
-
+from bot.chunking import DISCORD_MESSAGE_LIMIT, split_bounded
 from bot.i18n import translate
 
 log = logging.getLogger(__name__)
