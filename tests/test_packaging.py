@@ -1,4 +1,6 @@
-"""Packaging: a wheel built from the checkout runs its migrations from anywhere.
+"""Packaging and deployment files: a wheel built from the checkout runs its migrations from anywhere, the lock file
+pins every dependency within pyproject.toml's ranges, and an `.env` copied from `.env.example` sets nothing but
+the secrets (so the image's DATABASE_URL stands).
 
 The wheel test builds and installs for real (a few seconds): offline with the setuptools at hand when it can build
 wheels, else through pip's build isolation, which fetches the `[build-system]` requirements.
@@ -9,22 +11,28 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 import sysconfig
+import tomllib
 import venv
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from bot.config import Settings
+from bot.config import Settings, load_settings
 from bot.store.migrations import discover_migrations
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "README.md", "bot", "cogs", "migrations")
+LOCKED = re.compile(r"^([A-Za-z0-9._-]+)==(\S+)", re.MULTILINE)
+SECRETS = {"DISCORD_TOKEN", "FUSION_API_KEY", "MIAOHUA_TOKEN"}
 OPEN_A_STORE = """
 import asyncio, json, sys
 from pathlib import Path
@@ -142,3 +150,29 @@ def test_installed_console_script_starts_on_a_new_database(installed: Path, tmp_
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert schema_version(tmp_path / "data" / "fusionbot.sqlite3") == len(discover_migrations())
+
+
+def test_the_lock_pins_every_dependency_within_its_range() -> None:
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    lock = (PROJECT_ROOT / "requirements.lock").read_text()
+    pinned = {canonicalize_name(name): Version(version) for name, version in LOCKED.findall(lock)}
+    requirements = [Requirement(line) for line in project["dependencies"]]
+    unpinned = [str(req) for req in requirements if pinned.get(canonicalize_name(req.name)) not in req.specifier]
+    assert unpinned == [], "regenerate requirements.lock (the command is at its top)"
+
+
+def example_lines() -> list[str]:
+    return (PROJECT_ROOT / ".env.example").read_text().splitlines()
+
+
+def test_an_env_copied_from_the_example_sets_only_the_secrets() -> None:
+    settings = [line.split("=", 1)[0] for line in example_lines() if line and not line.startswith("#")]
+    assert set(settings) <= SECRETS, "a setting the example sets would override the image's DATABASE_URL and others"
+
+
+def test_every_commented_example_value_is_the_default() -> None:
+    names = {name.upper() for name in Settings.model_fields}
+    commented = dict(line[2:].split("=", 1) for line in example_lines() if line[2:].split("=", 1)[0] in names)
+    defaults = load_settings()
+    changed = [name for name, value in commented.items() if load_settings(**{name.lower(): value}) != defaults]
+    assert changed == []
