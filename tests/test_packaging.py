@@ -16,7 +16,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import sysconfig
 import tomllib
 import venv
 from pathlib import Path
@@ -99,9 +98,9 @@ def fresh_venv(path: Path) -> Path:
             [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
         ).strip()
     )
-    # A plain path line: the directory is searched after the venv's own, and its .pth files (this environment's
+    # Plain path lines: the directories are searched after the venv's own, and their .pth files (this environment's
     # editable fusionbot) are not run.
-    here = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    here = {entry for entry in sys.path if Path(entry).name in ("site-packages", "dist-packages")}
     (site_packages / "dependencies.pth").write_text("\n".join(sorted(here)) + "\n")
     return python
 
