@@ -22,7 +22,7 @@ from bot.chat import ChatService
 from bot.config import Settings
 from bot.downloads import PictureDownloader
 from bot.draw import DrawLimits, DrawMenu, DrawQueue, DrawService, QueueLimits
-from bot.errors import UserFacingError
+from bot.errors import ServiceError, UserFacingError
 from bot.fusion import FusionClient
 from bot.i18n import FusionTranslator, translate
 from bot.ratelimits import RateLimitWatch
@@ -74,6 +74,8 @@ class FusionCommandTree(app_commands.CommandTree["FusionBot"]):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         if isinstance(cause, UserFacingError):
+            if isinstance(cause, ServiceError):  # a service the bot uses failed: worth a line in the log
+                log.warning("command %s: %s", interaction.command and interaction.command.name, cause)
             message = cause.user_message
         elif isinstance(error, app_commands.CheckFailure | app_commands.TransformerError):
             message = str(error) or "You cannot use this command here."

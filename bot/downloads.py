@@ -28,6 +28,8 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
+from bot.errors import ServiceError
+
 log = logging.getLogger(__name__)
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
@@ -54,23 +56,16 @@ class Picture:
     filename: str
 
 
-class DownloadError(Exception):
+class DownloadError(ServiceError):
     """Base of every failure of a picture download; `user_message` is fit to show a Discord user."""
 
-    user_message = "The picture could not be downloaded. Please try again."
-
-    def __init__(self, detail: str = "") -> None:
-        super().__init__(detail)  # not `user_message`: a subclass's may need fields it has not set yet
-        self.detail = detail
-
-    def __str__(self) -> str:
-        return self.detail or self.user_message
+    default_message = "The picture could not be downloaded. Please try again."
 
 
 class NotAllowedError(DownloadError):
     """The URL's scheme is not http(s), or its host is (or resolves only to) a non-public address."""
 
-    user_message = "The picture's address is not allowed, so it was not downloaded."
+    default_message = "The picture's address is not allowed, so it was not downloaded."
 
 
 class TooLargeError(DownloadError):
@@ -81,20 +76,20 @@ class TooLargeError(DownloadError):
         self.limit = limit
 
     @property
-    def user_message(self) -> str:  # type: ignore[override]
+    def user_message(self) -> str:
         return f"The picture is larger than the upload limit of {describe_size(self.limit)}."
 
 
 class NotAnImageError(DownloadError):
     """The bytes are not a PNG, JPEG, WebP or GIF picture, whatever the Content-Type said."""
 
-    user_message = "The download is not a PNG, JPEG, WebP or GIF picture."
+    default_message = "The download is not a PNG, JPEG, WebP or GIF picture."
 
 
 class TooManyRedirectsError(DownloadError):
     """The URL redirected more times than allowed, or in a loop."""
 
-    user_message = "The picture's address redirected too many times."
+    default_message = "The picture's address redirected too many times."
 
 
 class DownloadTimeoutError(DownloadError):
@@ -105,7 +100,7 @@ class DownloadTimeoutError(DownloadError):
         self.seconds = seconds
 
     @property
-    def user_message(self) -> str:  # type: ignore[override]
+    def user_message(self) -> str:
         return f"The picture took too long to download ({self.seconds:g} s). Please try again."
 
 
@@ -117,7 +112,7 @@ class DownloadFailedError(DownloadError):
         self.status = status
 
     @property
-    def user_message(self) -> str:  # type: ignore[override]
+    def user_message(self) -> str:
         if self.status in GONE_STATUSES:
             return f"The picture is no longer available (HTTP {self.status}). Please try again."
         if self.status is not None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from bot.errors import ServiceError
+
 MODERATION_REFUSAL = "我们检测到您的提示词中有敏感词语。请勿使用违反社区条约的提示词。"
 UNSUPPORTED_MODEL_PREFIX = "不支持的模型"
 MODERATION_FINISH_REASONS = frozenset({"sensitive", "sensetive"})  # the service has used both spellings
@@ -16,14 +18,13 @@ _MODEL_SEPARATOR = re.compile("[:\uff1a]")  # ASCII or full-width colon
 _RESET_AFTER = re.compile(r"reset after\s*(\d+(?:\.\d+)?)\s*s", re.IGNORECASE)
 
 
-class FusionError(Exception):
+class FusionError(ServiceError):
     """Base of every failure of a fusion API call."""
 
-    user_message = "The chat service failed to answer. Please try again later."
+    default_message = "The chat service failed to answer. Please try again later."
 
     def __init__(self, detail: str = "", *, status: int | None = None) -> None:
-        super().__init__(detail)  # not `user_message`: a subclass's may need fields it has not set yet
-        self.detail = detail
+        super().__init__(detail)
         self.status = status
 
     def __str__(self) -> str:
@@ -34,7 +35,7 @@ class FusionError(Exception):
 class BadKeyError(FusionError):
     """The API key or the Miaohua token was refused (401/403, Miaohua code 600)."""
 
-    user_message = "The bot's API credentials were refused. An administrator needs to check its keys."
+    default_message = "The bot's API credentials were refused. An administrator needs to check its keys."
 
 
 class RateLimitedError(FusionError):
@@ -45,7 +46,7 @@ class RateLimitedError(FusionError):
         self.retry_after = retry_after
 
     @property
-    def user_message(self) -> str:  # type: ignore[override]
+    def user_message(self) -> str:
         if self.retry_after is not None:
             return f"The service is busy. Please try again in {self.retry_after:.0f} seconds."
         return "The service is busy. Please try again in a moment."
@@ -54,13 +55,13 @@ class RateLimitedError(FusionError):
 class BadRequestError(FusionError):
     """The service refused the request itself (400/404/415): a bug or an option it does not accept."""
 
-    user_message = "The service did not accept this request. Check the options and try again."
+    default_message = "The service did not accept this request. Check the options and try again."
 
 
 class ModerationError(FusionError):
     """The prompt or the answer was stopped by the service's content moderation."""
 
-    user_message = "The service refused this request: its content was flagged by moderation."
+    default_message = "The service refused this request: its content was flagged by moderation."
 
 
 class UnsupportedModelError(FusionError):
@@ -71,7 +72,7 @@ class UnsupportedModelError(FusionError):
         self.model = model
 
     @property
-    def user_message(self) -> str:  # type: ignore[override]
+    def user_message(self) -> str:
         name = f" '{self.model}'" if self.model else ""
         return f"The drawing model{name} is not supported by the service. Choose another model."
 
@@ -83,13 +84,13 @@ class UpstreamError(FusionError):
 class StreamInterruptedError(UpstreamError):
     """The connection closed before the answer was finished."""
 
-    user_message = "The answer was cut off: the connection to the service dropped."
+    default_message = "The answer was cut off: the connection to the service dropped."
 
 
 class ServiceUnreachableError(UpstreamError):
     """No connection to the service could be made."""
 
-    user_message = "The chat service cannot be reached right now. Please try again later."
+    default_message = "The chat service cannot be reached right now. Please try again later."
 
 
 class FusionTimeoutError(FusionError):
@@ -101,7 +102,7 @@ class FusionTimeoutError(FusionError):
         self.seconds = seconds
 
     @property
-    def user_message(self) -> str:  # type: ignore[override]
+    def user_message(self) -> str:
         return f"The service took too long to answer ({self.phase}, {self.seconds:g} s). Please try again."
 
 
