@@ -23,7 +23,7 @@ from typing import Protocol
 import aiohttp
 from aiohttp import web
 
-from bot.draw import Ticket
+from bot.core.draw import Ticket
 from bot.emulator import EmulatorConfig, drawn_picture
 from tests.emulator_server import serve_emulator
 from tests.fake_discord import Version

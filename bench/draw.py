@@ -90,14 +90,14 @@ from bench._draw_helpers import (  # noqa: E402
 )
 from bench._warnings import WarningCounter  # noqa: E402
 from bot import runtime  # noqa: E402
+from bot.app.client import FusionBot  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
-from bot.discord_bot import FusionBot  # noqa: E402
-from bot.downloads import Picture  # noqa: E402
-from bot.draw import Ticket  # noqa: E402
-from bot.draw.options import DRAWING_REQUEST  # noqa: E402
+from bot.core.downloads import Picture  # noqa: E402
+from bot.core.draw import Ticket  # noqa: E402
+from bot.core.draw.options import DRAWING_REQUEST  # noqa: E402
+from bot.core.fusion import FinalResult  # noqa: E402
+from bot.core.fusion.models import ChatRequest  # noqa: E402
 from bot.emulator.pictures import STORE_CAPACITY  # noqa: E402
-from bot.fusion import FinalResult  # noqa: E402
-from bot.fusion.models import ChatRequest  # noqa: E402
 from tests.fake_discord import FakeDiscord, FakeMessage, Stats, Version, running_client  # noqa: E402
 
 DEFERRED_MESSAGE = 5  # the callback of an accepted /draw; a refusal is answered at once, privately (type 4)

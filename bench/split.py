@@ -25,7 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # `python bench/split.py` from a clone that is not pip-installed
     sys.path.insert(0, str(REPO_ROOT))
 
-from bot.chunking import DISCORD_MESSAGE_LIMIT, split_bounded, split_message  # noqa: E402
+from bot.core.chunking import DISCORD_MESSAGE_LIMIT, split_bounded, split_message  # noqa: E402
 
 SEED = 20240611
 MARKER_ROOM = 2  # what the editor keeps for its "still writing" marker

@@ -27,7 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # `python bench/store.py` from a clone that is not pip-installed
     sys.path.insert(0, str(REPO_ROOT))
 
-from bot.store import ContextBudget, Store, estimate_tokens  # noqa: E402
+from bot.core.store import ContextBudget, Store, estimate_tokens  # noqa: E402
 
 TARGET_P99_MS = 2.0
 FIRST_CHANNEL_ID = 1_100_000_000_000_000_000  # Discord-sized snowflakes

@@ -62,11 +62,11 @@ if str(REPO_ROOT) not in sys.path:  # `python bench/stream.py` from a clone that
 import aiohttp  # noqa: E402
 
 from bench._warnings import WarningCounter  # noqa: E402
-from bot.chunking import DISCORD_MESSAGE_LIMIT, join_parts, split_spans  # noqa: E402
+from bot.app.client import FusionBot, point_discord_at  # noqa: E402
+from bot.app.streaming import GENERATING_MARKER  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.discord_bot import FusionBot, point_discord_at  # noqa: E402
+from bot.core.chunking import DISCORD_MESSAGE_LIMIT, join_parts, split_spans  # noqa: E402
 from bot.runtime import FUSION_CONNECTION_LIMIT, run  # noqa: E402
-from bot.streaming import GENERATING_MARKER  # noqa: E402
 
 SERVERS_SCRIPT = Path(__file__).with_name("_stream_servers.py")
 
@@ -857,7 +857,7 @@ def print_notes(
     )
     print(
         "- Staleness: per character of the final answer, (time of the first fake version whose visible text, parts"
-        " joined with `bot.chunking.join_parts` and the marker removed, has that character in place) - (time the"
+        " joined with `bot.core.chunking.join_parts` and the marker removed, has that character in place) - (time the"
         " emulator wrote the SSE event carrying it); mean over all characters of the scenario. The fixed-pace editor"
         " is simulated on the same send times (see `best_fixed_pace`); its latency is the measured median from"
         " an edit leaving discord.py (aiohttp trace) to the fake recording the version. `age of the newest text`:"

@@ -22,10 +22,10 @@ import discord
 from discord.ext import commands
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.core.store import StoreError
+from bot.core.store.store import BUSY_TIMEOUT_MS
 from bot.logs import setup_logging
 from bot.runtime import run
-from bot.store import StoreError
-from bot.store.store import BUSY_TIMEOUT_MS
 
 EXIT_CONFIG_ERROR = 2
 EXIT_STORE_ERROR = 3
@@ -75,7 +75,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run_bot_command(settings: Settings) -> int:
     settings.require("DISCORD_TOKEN", "FUSION_API_KEY")
-    from bot.discord_bot import run_bot
+    from bot.app.client import run_bot
 
     try:
         run(run_bot(settings))

@@ -1,6 +1,6 @@
 """Answering in a channel: context from the store, the fusion stream, the reply streamed into Discord.
 
-Shared by `/chat` and channel conversations (`bot.conversations`). Every answer ends in a defined state a user can
+Shared by `/chat` and channel conversations (`cogs.chat.conversations`). Every answer ends in a defined state a user can
 see: done, failed with a short reason, stopped by the Stop button, or interrupted by a shutdown; the partial text of
 the last three is kept and marked, and only a finished answer is ever sent back as context.
 """
@@ -21,12 +21,12 @@ from typing import Any, Protocol
 import discord
 from pydantic import ValidationError
 
-from bot.downloads import DownloadError, PictureDownloader
-from bot.errors import UserFacingError
-from bot.fusion import ChatRequest, FinalResult, FusionClient, Message, StreamFailed, TextPiece
-from bot.i18n import translate
-from bot.store import ContextBudget, Store
-from bot.streaming import DEFAULT_MAX_PARTS, ReplyTarget, StreamingReply
+from bot.app.i18n import translate
+from bot.app.streaming import DEFAULT_MAX_PARTS, ReplyTarget, StreamingReply
+from bot.core.downloads import DownloadError, PictureDownloader
+from bot.core.errors import UserFacingError
+from bot.core.fusion import ChatRequest, FinalResult, FusionClient, Message, StreamFailed, TextPiece
+from bot.core.store import ContextBudget, Store
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +303,7 @@ class ChatService:
 
 @dataclass(frozen=True, slots=True)
 class _AnswerJournal:
-    """Keeps in the store what a repair after a crash needs (`bot.streaming.ReplyJournal`)."""
+    """Keeps in the store what a repair after a crash needs (`bot.app.streaming.ReplyJournal`)."""
 
     store: Store
     answer_id: int
@@ -344,7 +344,7 @@ async def _wait_for_consumer(consumer: asyncio.Task[None], progress: _Answer, cl
 def _final_text(progress: _Answer, locale: str | None) -> str:
     text = "" if progress.picture else progress.text
     if not text.strip() and not progress.picture and progress.outcome is Outcome.DONE:
-        text = translate(NO_ANSWER, locale)  # the store never sends a blank answer back (`bot.store.context`)
+        text = translate(NO_ANSWER, locale)  # the store never sends a blank answer back (`bot.core.store.context`)
     if not progress.note:
         return text
     note = translate(progress.note, locale)  # the note only: the answer is the model's, in its own language

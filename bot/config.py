@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, PositiveFloat, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.fusion.models import (
+from bot.core.fusion.models import (
     ControlNet,
     MaxNewTokens,
     ModelName,

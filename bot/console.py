@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import TextIO, TypeVar
 
 from bot.config import Settings
-from bot.downloads import DownloadError, PictureDownloader
-from bot.fusion import FinalResult, FusionClient, TextPiece
+from bot.core.downloads import DownloadError, PictureDownloader
+from bot.core.fusion import FinalResult, FusionClient, TextPiece
+from bot.core.store import CONSOLE_CHANNEL_ID, ContextBudget, Exchange, Store
 from bot.runtime import context_budget, fusion_client, new_http_session
-from bot.store import CONSOLE_CHANNEL_ID, ContextBudget, Exchange, Store
 
 T = TypeVar("T")
 

@@ -11,8 +11,8 @@ from pydantic import SecretStr
 
 from bot import __version__
 from bot.config import Settings
-from bot.fusion import FusionClient, RetryPolicy, Timeouts
-from bot.store import ContextBudget
+from bot.core.fusion import FusionClient, RetryPolicy, Timeouts
+from bot.core.store import ContextBudget
 
 T = TypeVar("T")
 

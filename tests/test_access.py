@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.access import NO_DMS, Place, refusal
-from bot.store import ServerSettings
+from bot.core.access import NO_DMS, Place, refusal
+from bot.core.store import ServerSettings
 
 SERVER = ServerSettings(guild_id=1, allowed_channels=frozenset({10}), allowed_roles=frozenset({7}))
 

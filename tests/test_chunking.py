@@ -14,7 +14,7 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.chunking import FENCE, fence_after, join_parts, split_bounded, split_message, split_spans
+from bot.core.chunking import FENCE, fence_after, join_parts, split_bounded, split_message, split_spans
 
 LIMIT = 80
 MARKUP = 20  # the most a part adds: a reopened fence and a closing one

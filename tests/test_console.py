@@ -13,9 +13,9 @@ from pathlib import Path
 
 from bot.config import load_settings
 from bot.console import Console, HeldLogs, PictureSaver, run_console
-from bot.downloads import PictureDownloader
-from bot.fusion import FinalResult, Message, StreamEvent, TextPiece
-from bot.store import ContextBudget, Store
+from bot.core.downloads import PictureDownloader
+from bot.core.fusion import FinalResult, Message, StreamEvent, TextPiece
+from bot.core.store import ContextBudget, Store
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,7 +87,7 @@ async def test_a_warning_logged_while_an_answer_is_printed_comes_after_it(tmp_pa
     handler = logging.StreamHandler(screen)
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
     held = HeldLogs([handler])
-    logger = logging.getLogger("bot.fusion")
+    logger = logging.getLogger("bot.core.fusion")
     logger.addHandler(held)
     async with await Store.open(tmp_path / "console.sqlite3") as store, PictureDownloader() as downloader:
         console = Console(
@@ -115,7 +115,7 @@ class LoggingClient:
 
     async def stream(self, request: list[Message]) -> AsyncIterator[StreamEvent]:
         yield TextPiece("first half, ")
-        logging.getLogger("bot.fusion").warning("the service is slow today")
+        logging.getLogger("bot.core.fusion").warning("the service is slow today")
         yield TextPiece("second half")
         yield FinalResult(text="first half, second half", finish_reason="stop")
 
@@ -137,7 +137,7 @@ def run_console_command(typed: str, extra_env: dict[str, str] | None = None) -> 
 
 def test_console_logs_warnings_only_unless_log_level_is_set() -> None:
     assert run_console_command("hello\n/quit\n").stderr == ""
-    assert "INFO    bot.store" in run_console_command("hello\n/quit\n", {"LOG_LEVEL": "INFO"}).stderr
+    assert "INFO    bot.core.store" in run_console_command("hello\n/quit\n", {"LOG_LEVEL": "INFO"}).stderr
 
 
 def test_console_command_runs_on_the_emulator_with_no_account() -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import CONSOLE_CHANNEL_ID, Store, Turn
+from bot.core.store import CONSOLE_CHANNEL_ID, Store, Turn
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEADLINE = 20.0  # seconds; only a hang takes this long

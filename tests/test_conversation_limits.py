@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversations import MAX_NOTED_MEMBERS, ChannelBusyError, ChannelTurns, NoteLimiter
+from cogs.chat.conversations import MAX_NOTED_MEMBERS, ChannelBusyError, ChannelTurns, NoteLimiter
 
 
 class Clock:

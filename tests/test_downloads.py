@@ -25,8 +25,8 @@ from aiohttp.test_utils import TestServer
 from PIL import Image
 from yarl import URL
 
-from bot import downloads
-from bot.downloads import (
+from bot.core import downloads
+from bot.core.downloads import (
     DownloadError,
     DownloadFailedError,
     DownloadTimeoutError,
@@ -547,7 +547,7 @@ async def test_slow_hops_within_the_deadline_succeed(server: TestServer) -> None
 
 
 async def test_logs_never_show_the_query(server: TestServer, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level("DEBUG", logger="bot.downloads")
+    caplog.set_level("DEBUG", logger="bot.core.downloads")
     async with PictureDownloader(allow_private=True) as downloader:
         await downloader.fetch(local(server, "/hops/1?token=s3cret"), max_bytes=CAP)
         with pytest.raises(DownloadFailedError) as caught:

@@ -15,9 +15,7 @@ from discord import app_commands
 from discord.app_commands import TranslationContext, TranslationContextLocation, locale_str
 from discord.ext import commands
 
-from bot.access import Place
-from bot.durations import describe_wait
-from bot.i18n import (
+from bot.app.i18n import (
     TEMPLATES,
     FusionTranslator,
     describe_duration,
@@ -27,10 +25,12 @@ from bot.i18n import (
     translate,
     translate_label,
 )
-from bot.i18n_catalog import COMMAND_TEXTS, LABELS, MESSAGES
+from bot.app.i18n_catalog import COMMAND_TEXTS, LABELS, MESSAGES
+from bot.core.access import Place
+from bot.core.durations import describe_wait
 
 ZH = discord.Locale.chinese
-COG_MODULES = ("cogs.chat", "cogs.draw", "cogs.conversations", "cogs.config")
+COG_MODULES = ("cogs.chat.chat_cog", "cogs.draw.draw_cog", "cogs.chat.conversations_cog", "cogs.config.config_cog")
 CUT_OFF = "The answer was cut off: the connection to the service dropped."
 
 
@@ -134,12 +134,12 @@ def real_messages() -> list[str]:
 
     Errors get a `detail`: without one, some ask for their `user_message` before their own fields are set.
     """
-    from bot import downloads
-    from bot.access import NO_DMS, refusal
-    from bot.draw import DrawMenu
-    from bot.draw.service import INTERRUPTED, UNEXPECTED
-    from bot.fusion import errors
-    from bot.store import ServerSettings
+    from bot.core import downloads
+    from bot.core.access import NO_DMS, refusal
+    from bot.core.draw import DrawMenu
+    from bot.core.draw.service import INTERRUPTED, UNEXPECTED
+    from bot.core.fusion import errors
+    from bot.core.store import ServerSettings
 
     menu = DrawMenu(models=("m1",), sizes=("640x640",), default_model="m1", default_size="640x640")
     bad_options: list[dict[str, Any]] = [{"model": "zz"}, {"size": "1x1"}, {"controlnet": "zz"}, {"seed": -5}]
@@ -202,7 +202,7 @@ async def test_the_translator_gives_descriptions_and_choices_but_no_names() -> N
 
 
 async def test_synced_commands_carry_chinese_descriptions_and_english_names() -> None:
-    from cogs.draw import DrawCog
+    from cogs.draw.draw_cog import DrawCog
 
     draw = next(command for command in DrawCog.__cog_app_commands__ if command.name == "draw")
     tree = app_commands.CommandTree(discord.Client(intents=discord.Intents.none()))

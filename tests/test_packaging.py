@@ -26,7 +26,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from bot.config import Settings, load_settings
-from bot.store.migrations import discover_migrations
+from bot.core.store.migrations import discover_migrations
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "README.md", "bot", "cogs", "migrations")
@@ -36,7 +36,7 @@ OPEN_A_STORE = """
 import asyncio, json, sys
 from pathlib import Path
 import bot, migrations
-from bot.store import Store
+from bot.core.store import Store
 
 async def main():
     store = await Store.open(Path(sys.argv[1]))

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from bot.ratelimits import SPENT_WINDOW_MARGIN, RateLimitWatch, bucket_key
+from bot.app.ratelimits import SPENT_WINDOW_MARGIN, RateLimitWatch, bucket_key
 
 
 def headers(remaining: str, reset_after: str) -> CIMultiDictProxy[str]:

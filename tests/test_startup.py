@@ -25,8 +25,8 @@ from bot.__main__ import (
     EXIT_TOKEN_REFUSED,
 )
 from bot.config import Settings
+from bot.core.store import Store
 from bot.logs import VOICE_WARNINGS
-from bot.store import Store
 from tests.fake_discord import FakeDiscord
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

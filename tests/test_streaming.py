@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.chunking import join_parts
-from bot.streaming import FINAL_TEXT_GAP, GENERATING_MARKER, StreamingReply
+from bot.app.streaming import FINAL_TEXT_GAP, GENERATING_MARKER, StreamingReply
+from bot.core.chunking import join_parts
 
 
 class SlowTarget:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from bot.app.client import FusionBot
 from bot.config import Settings, load_settings
-from bot.discord_bot import FusionBot
 from tests.emulator_server import EmulatorServer, serve_emulator
 from tests.fake_discord import FakeDiscord, running_client
 

@@ -8,10 +8,10 @@ import datetime
 import aiohttp
 import pytest
 
-from bot.chunking import join_parts
+from bot.app.streaming import GENERATING_MARKER
+from bot.core.chunking import join_parts
+from bot.core.store import Store
 from bot.emulator import received_requests
-from bot.store import Store
-from bot.streaming import GENERATING_MARKER
 from tests.cogs.conftest import StartBot
 from tests.emulator_server import EmulatorServer
 from tests.fake_discord import FakeDiscord, FakeMessage
@@ -296,7 +296,7 @@ async def test_in_a_direct_message_anyone_may_reset_their_conversation(fake: Fak
 async def test_an_answer_older_than_an_hour_is_regenerated_in_a_new_message(
     fake: FakeDiscord, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.replies.EDITABLE_FOR", datetime.timedelta(0))  # every answer counts as old
+    monkeypatch.setattr("bot.app.replies.EDITABLE_FOR", datetime.timedelta(0))  # every answer counts as old
     async with start_bot():
         [old] = await ask(fake, "tell me something")
         versions = len(old.versions)

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.discord_bot import FusionBot
+from bot.app.client import FusionBot
 from bot.emulator import received_requests
 from tests.cogs.conftest import StartBot
 from tests.emulator_server import EmulatorServer
@@ -179,7 +179,7 @@ async def test_a_refused_message_content_intent_is_explained_and_slash_commands_
             update={"discord_api_base": fake.api_base, "discord_gateway_url": fake.gateway_url}
         )
         bot = FusionBot(configured, guild_ready_timeout=0.05)
-        with caplog.at_level(logging.ERROR, logger="bot.discord_bot"):
+        with caplog.at_level(logging.ERROR, logger="bot.app.client"):
             async with running_client(fake, bot):
                 interaction = await fake.slash_command("chat", {"prompt": "hello"})
                 reply = await interaction.original_message()

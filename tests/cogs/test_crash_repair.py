@@ -10,9 +10,9 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from bot.app.streaming import GENERATING_MARKER
 from bot.config import Settings
 from bot.emulator import received_requests
-from bot.streaming import GENERATING_MARKER
 from tests.cogs.test_chat import buttons
 from tests.cogs.test_process import environment
 from tests.emulator_server import EmulatorServer

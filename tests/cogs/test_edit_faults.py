@@ -8,8 +8,8 @@ import sqlite3
 
 import pytest
 
-from bot.discord_bot import FusionBot
-from bot.streaming import GENERATING_MARKER
+from bot.app.client import FusionBot
+from bot.app.streaming import GENERATING_MARKER
 from tests.cogs.conftest import StartBot
 from tests.cogs.test_chat import ask, finished
 from tests.cogs.test_conversations import answered
@@ -40,8 +40,8 @@ async def assert_deleting_stops_the_answer(fake: FakeDiscord, bot: FusionBot, me
 async def test_a_channel_reply_ends_in_its_final_state_through_failing_edits(
     fake: FakeDiscord, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch, kind: FaultKind
 ) -> None:
-    monkeypatch.setattr("bot.streaming.EDIT_TIMEOUT", 0.5)
-    monkeypatch.setattr("bot.streaming.EDIT_BACKOFF", 0.05)
+    monkeypatch.setattr("bot.app.streaming.EDIT_TIMEOUT", 0.5)
+    monkeypatch.setattr("bot.app.streaming.EDIT_BACKOFF", 0.05)
     fault = fake.inject_fault("message_edit", kind, count=3, delay=2.0)
     async with start_bot():
         await fake.send_user_message(fake.channel_id, fake.user_id, f"tell me {SLOW}", mentions=[fake.bot_user_id])
@@ -54,7 +54,7 @@ async def test_a_channel_reply_ends_in_its_final_state_through_failing_edits(
 async def test_a_slash_command_reply_ends_in_its_final_state_through_reset_connections(
     fake: FakeDiscord, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.streaming.EDIT_BACKOFF", 0.05)
+    monkeypatch.setattr("bot.app.streaming.EDIT_BACKOFF", 0.05)
     fault = fake.inject_fault("interaction_webhook", "reset", count=4)
     async with start_bot():
         replies = await ask(fake, f"tell me {SLOW}")
@@ -65,7 +65,7 @@ async def test_a_slash_command_reply_ends_in_its_final_state_through_reset_conne
 async def test_the_final_edit_is_retried_until_it_lands(
     fake: FakeDiscord, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.streaming.EDIT_BACKOFF", 0.05)
+    monkeypatch.setattr("bot.app.streaming.EDIT_BACKOFF", 0.05)
     async with start_bot():
         question = await fake.send_user_message(fake.channel_id, fake.user_id, "short", mentions=[fake.bot_user_id])
         await fake.wait_until(lambda: any(m.reference_id == question.id for m in fake.messages_in()))

@@ -26,7 +26,7 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 @pytest.fixture(autouse=True)
 def _switch_early(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.replies.TOKEN_TRUSTED_FOR", datetime.timedelta(seconds=TOKEN_LIFETIME / 3))
+    monkeypatch.setattr("bot.app.replies.TOKEN_TRUSTED_FOR", datetime.timedelta(seconds=TOKEN_LIFETIME / 3))
 
 
 async def test_a_picture_that_waited_past_the_token_is_still_delivered(fake: FakeDiscord, start_bot: StartBot) -> None:

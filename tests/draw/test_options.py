@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import load_settings
-from bot.draw import DrawMenu, DrawSpec, InvalidDrawOptionError, reroll, variation
-from bot.draw.options import DOCUMENTED_SIZES, MAX_SEED
+from bot.core.draw import DrawMenu, DrawSpec, InvalidDrawOptionError, reroll, variation
+from bot.core.draw.options import DOCUMENTED_SIZES, MAX_SEED
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.draw import DrawQueue, DrawRefusedError, QueueLimits, Ticket
+from bot.core.draw import DrawQueue, DrawRefusedError, QueueLimits, Ticket
 
 
 def ticket(generation_id: int, user_id: int, guild_id: int | None = 1) -> Ticket:

@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 
 from bot.config import load_settings
-from bot.downloads import PictureDownloader
-from bot.draw import (
+from bot.core.downloads import PictureDownloader
+from bot.core.draw import (
     DrawLimits,
     DrawOutcome,
     DrawQueue,
@@ -23,9 +23,9 @@ from bot.draw import (
     QueueLimits,
     Requester,
 )
+from bot.core.store import Store
 from bot.emulator import drawn_picture, received_requests
 from bot.runtime import fusion_client
-from bot.store import Store
 from tests.emulator_server import EmulatorServer, serve_emulator
 
 ALICE = Requester(user_id=10, guild_id=1, channel_id=100, display_name="Alice")

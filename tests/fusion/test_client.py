@@ -14,8 +14,7 @@ import pytest
 from PIL import Image
 from pydantic import SecretStr
 
-from bot.emulator import EmulatorConfig, received_requests
-from bot.fusion import (
+from bot.core.fusion import (
     BadKeyError,
     BadRequestError,
     ChatRequest,
@@ -34,6 +33,7 @@ from bot.fusion import (
     UnsupportedModelError,
     UpstreamError,
 )
+from bot.emulator import EmulatorConfig, received_requests
 from tests.emulator_server import EmulatorServer, serve_emulator
 
 SEED_FIELDS = {

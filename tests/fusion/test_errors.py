@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.fusion import RateLimitedError, UnsupportedModelError
-from bot.fusion.errors import error_for_status
+from bot.core.fusion import RateLimitedError, UnsupportedModelError
+from bot.core.fusion.errors import error_for_status
 
 
 def test_a_429_without_a_message_is_still_a_rate_limit() -> None:

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.fusion.envelope import AnswerAssembler, StreamingAnswer
-from bot.fusion.errors import ModerationError, StreamInterruptedError
-from bot.fusion.sse import SSEDecoder
+from bot.core.fusion.envelope import AnswerAssembler, StreamingAnswer
+from bot.core.fusion.errors import ModerationError, StreamInterruptedError
+from bot.core.fusion.sse import SSEDecoder
 
 texts = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=12

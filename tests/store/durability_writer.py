@@ -13,7 +13,7 @@ import itertools
 import sys
 from pathlib import Path
 
-from bot.store import Store
+from bot.core.store import Store
 
 
 def content(channel: int, seq: int) -> str:

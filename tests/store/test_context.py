@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.store.context import ContextBudget, ContextTurn, estimate_tokens, select_context
+from bot.core.store.context import ContextBudget, ContextTurn, estimate_tokens, select_context
 
 
 def turn(role: str, content: str, *, complete: bool = True, tokens: int = 10, name: str | None = None) -> ContextTurn:

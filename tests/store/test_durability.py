@@ -19,8 +19,8 @@ from typing import Literal
 
 import pytest
 
-from bot.fusion import Message
-from bot.store import ContextBudget, Store, Turn
+from bot.core.fusion import Message
+from bot.core.store import ContextBudget, Store, Turn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WRITER = Path(__file__).with_name("durability_writer.py")
@@ -170,7 +170,7 @@ async def test_processes_opening_a_new_database_at_once_all_start(tmp_path: Path
     database = tmp_path / "new" / "bot.sqlite3"
     script = (
         "import asyncio, pathlib, sys\n"
-        "from bot.store import Store\n"
+        "from bot.core.store import Store\n"
         "async def main():\n"
         "    await (await Store.open(pathlib.Path(sys.argv[1]))).close()\n"
         "asyncio.run(main())\n"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import ContextBudget, Store
-from bot.store import rows as stored_rows
+from bot.core.store import ContextBudget, Store
+from bot.core.store import rows as stored_rows
 
 BUDGET = ContextBudget()
 PRIVATE = "words nobody else should read"
@@ -76,7 +76,7 @@ async def test_a_repaired_value_is_reported_once_without_the_text(
     path = tmp_path / "bot.db"
     await make_schema(path)
     write_turns(path, [("user", PRIVATE, 5, f'["{PRIVATE}"]', f'"{PRIVATE}"')])
-    with caplog.at_level(logging.WARNING, logger="bot.store"):
+    with caplog.at_level(logging.WARNING, logger="bot.core.store"):
         async with await Store.open(path) as store:
             await store.turns(1)
             await store.turns(1)

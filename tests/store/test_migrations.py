@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import MigrationError, Store, StoreError
-from bot.store.migrations import discover_migrations, migrate
-from bot.store.store import connect
+from bot.core.store import MigrationError, Store, StoreError
+from bot.core.store.migrations import discover_migrations, migrate
+from bot.core.store.store import connect
 
 REAL_MIGRATIONS = discover_migrations()
 
@@ -117,6 +117,6 @@ async def test_no_migration_files_stop_start_up_instead_of_an_empty_schema(tmp_p
 
 
 async def test_a_missing_migrations_package_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.store.migrations.MIGRATIONS_PACKAGE", "fusionbot_no_such_package")
+    monkeypatch.setattr("bot.core.store.migrations.MIGRATIONS_PACKAGE", "fusionbot_no_such_package")
     with pytest.raises(StoreError, match="'fusionbot_no_such_package' package is not installed; reinstall fusionbot"):
         await Store.open(tmp_path / "bot.db")

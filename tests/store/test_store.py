@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.fusion import Message
-from bot.store import ContextBudget, DrawUsage, GenerationStatus, ImageGeneration, Store, pictures
+from bot.core.fusion import Message
+from bot.core.store import ContextBudget, DrawUsage, GenerationStatus, ImageGeneration, Store, pictures
 
 BUDGET = ContextBudget(max_messages=40, max_tokens=4000)
 

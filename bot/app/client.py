@@ -1,0 +1,251 @@
+"""The Discord bot: a `commands.Bot` handed its settings, that opens the store and the HTTP session in
+`setup_hook`, loads the cogs by name, and registers slash commands only when their definitions changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import hashlib
+import json
+import logging
+import signal
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app.i18n import FusionTranslator, translate
+from bot.app.ratelimits import RateLimitWatch
+from bot.chat import ChatService
+from bot.config import Settings
+from bot.core.access import Access
+from bot.core.downloads import PictureDownloader
+from bot.core.draw import DrawLimits, DrawMenu, DrawQueue, DrawService, QueueLimits
+from bot.core.errors import ServiceError, UserFacingError
+from bot.core.fusion import FusionClient
+from bot.core.store import Store
+from bot.runtime import context_budget, fusion_client, new_http_session
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.chat", "cogs.draw", "cogs.config")
+COMMAND_HASH_KEY = "application_commands_hash"
+GENERIC_FAILURE = "Something went wrong while handling this command. It has been logged."
+
+
+def point_discord_at(api_base: str, gateway_url: str) -> None:
+    """Send discord.py's REST calls and gateway connection to these URLs (proxies, or a local fake Discord).
+
+    Both are class attributes of discord.py, so this affects the whole process.
+    """
+    discord.http.Route.BASE = api_base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+MESSAGE_CONTENT_REFUSED = (
+    "Discord refused the Message Content intent (close code 4014), which channel conversations need. "
+    "To turn them on: Discord developer portal > your application > Bot > Privileged Gateway Intents > "
+    "switch on MESSAGE CONTENT INTENT, then restart the bot. To silence this, set CONVERSATIONS_ENABLED=false. "
+    "Carrying on with slash commands only."
+)
+
+
+def slash_command_intents() -> discord.Intents:
+    """What slash commands need: no message events, which would otherwise arrive for every edit of every answer."""
+    intents = discord.Intents.default()
+    intents.guild_messages = intents.dm_messages = False
+    return intents
+
+
+def bot_intents(conversations: bool) -> discord.Intents:
+    """Slash commands' intents, plus messages and their content (privileged) when channel conversations are on."""
+    intents = slash_command_intents()
+    if conversations:
+        intents.guild_messages = intents.dm_messages = intents.message_content = True
+    return intents
+
+
+class FusionCommandTree(app_commands.CommandTree["FusionBot"]):
+    """Turns any error of a slash command into a short private answer instead of silence."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, UserFacingError):
+            if isinstance(cause, ServiceError):  # a service the bot uses failed: worth a line in the log
+                log.warning("command %s: %s", interaction.command and interaction.command.name, cause)
+            message = cause.user_message
+        elif isinstance(error, app_commands.CheckFailure | app_commands.TransformerError):
+            message = str(error) or "You cannot use this command here."
+        else:
+            log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
+            message = GENERIC_FAILURE
+        await send_private(interaction, message)
+
+
+async def send_private(interaction: discord.Interaction, message: str) -> None:
+    """An ephemeral answer in the user's language, whether or not the interaction was already acknowledged."""
+    message = translate(message, interaction.locale)
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
+    except discord.HTTPException as error:
+        log.warning("could not tell the user about an error: %s", error)
+
+
+class FusionBot(commands.Bot):
+    """The bot, with the services its cogs use: `store`, `access`, `fusion`, `chat`, `draws` and `draw_menu`."""
+
+    store: Store
+    access: Access
+    fusion: FusionClient
+    chat: ChatService
+    draws: DrawService
+    draw_menu: DrawMenu
+
+    def __init__(self, settings: Settings, *, extensions: tuple[str, ...] = EXTENSIONS, **options: object) -> None:
+        self.rate_limits = RateLimitWatch()
+        super().__init__(
+            http_trace=self.rate_limits.trace_config(),
+            # Nothing the bot writes pings anyone unless a send says so: the model's text and users' prompts are
+            # shown, never obeyed (see the README's "Safety").
+            allowed_mentions=discord.AllowedMentions.none(),
+            command_prefix=commands.when_mentioned,
+            intents=bot_intents(settings.conversations_enabled),
+            tree_cls=FusionCommandTree,
+            help_command=None,
+            **options,  # type: ignore[arg-type]
+        )
+        self.settings = settings
+        self._extensions = extensions
+        # The bot never reads message edits, yet with the message intents Discord sends a MESSAGE_UPDATE for every
+        # edit of every streamed answer, and discord.py builds a Message from each: at 300 answers at once that was a
+        # third of the bot's CPU. The parsers table is discord.py's own dispatch by event name.
+        self._connection.parsers["MESSAGE_UPDATE"] = _ignore_event
+        self._session: aiohttp.ClientSession | None = None
+        self._downloader: PictureDownloader | None = None
+        self._shutdown: asyncio.Task[None] | None = None
+
+    async def setup_hook(self) -> None:
+        self.store = await Store.open(self.settings.database_path)
+        self.access = Access(
+            self.store,
+            dms_allowed=self.settings.direct_messages_enabled,
+            dm_chat_cooldown_seconds=self.settings.dm_chat_cooldown_seconds,
+        )
+        self._session = new_http_session()
+        self._downloader = PictureDownloader(
+            allow_private=self.settings.image_fetch_allow_private, timeout=self.settings.image_fetch_timeout
+        )
+        self.fusion = fusion_client(self._session, self.settings)
+        self.chat = ChatService(
+            self.fusion,
+            self.store,
+            context_budget(self.settings),
+            self._downloader,
+            pace=self.rate_limits.pace,
+            max_parts=self.settings.max_answer_messages,
+        )
+        self.draw_menu = DrawMenu.from_settings(self.settings)
+        self.draws = draw_service(self.settings, self.fusion, self.store, self._downloader)
+        for extension in self._extensions:
+            await self.load_extension(extension)  # each repairs what a dead process left of its own (`bot.app.repair`)
+        await self.tree.set_translator(FusionTranslator())
+        await self.sync_commands_if_changed()
+        # What start-up created (modules, discord.py's tables, the catalog) lives as long as the process: kept out
+        # of the collector's reach, full collections do not walk it again and pause the event loop for less.
+        gc.freeze()
+
+    async def sync_commands_if_changed(self) -> bool:
+        """Register the slash commands with Discord only when their definitions differ from the last sync."""
+        # With their translations: a changed Chinese description must reach Discord too.
+        translator = self.tree.translator
+        definitions = [
+            await command.get_translated_payload(self.tree, translator) if translator else command.to_dict(self.tree)
+            for command in self.tree.get_commands()
+        ]
+        digest = hashlib.sha256(json.dumps(definitions, sort_keys=True).encode()).hexdigest()
+        if await self.store.state(COMMAND_HASH_KEY) == digest:
+            log.info("slash commands unchanged; not syncing")
+            return False
+        await self.tree.sync()
+        await self.store.set_state(COMMAND_HASH_KEY, digest)
+        log.info("slash commands synced (%d)", len(definitions))
+        return True
+
+    @property
+    def conversations_on(self) -> bool:
+        """Whether channel conversations run: enabled in settings, and Discord granted the message content."""
+        return self.intents.message_content
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No text commands: messages are only for channel conversations (a cog's listener)."""
+
+    async def connect(self, *, reconnect: bool = True) -> None:
+        """Connect to the gateway; if Discord refuses the message content intent, say what to do and carry on
+        without it, so that the slash commands keep working."""
+        try:
+            await super().connect(reconnect=reconnect)
+        except discord.PrivilegedIntentsRequired:
+            if not self.intents.message_content:
+                raise
+            log.error(MESSAGE_CONTENT_REFUSED)
+            # discord.py reads the intents to identify with from here; there is no public way to change them.
+            self._connection._intents = slash_command_intents()
+            await super().connect(reconnect=reconnect)
+
+    async def on_ready(self) -> None:
+        log.info("logged in as %s (%s) in %d servers", self.user, self.user and self.user.id, len(self.guilds))
+
+    async def close(self) -> None:
+        """Finish or mark interrupted every answer in progress, then disconnect and close the store.
+
+        Every caller (a signal handler, `async with` leaving) waits for the same complete shutdown.
+        """
+        if self._shutdown is None:
+            self._shutdown = asyncio.create_task(self._shut_down(), name="fusionbot-shutdown")
+        await asyncio.shield(self._shutdown)
+
+    async def _shut_down(self) -> None:
+        if hasattr(self, "chat"):
+            await self.chat.close()
+        if hasattr(self, "draws"):
+            await self.draws.close()
+        await super().close()
+        if self._downloader is not None:
+            await self._downloader.close()
+        if self._session is not None:
+            await self._session.close()
+        if hasattr(self, "store"):
+            await self.store.close()
+
+
+def _ignore_event(data: object) -> None:
+    """An event the bot does not use, dropped before discord.py parses it."""
+
+
+def draw_service(settings: Settings, client: FusionClient, store: Store, downloader: PictureDownloader) -> DrawService:
+    limits = QueueLimits(
+        max_drawing=settings.draw_max_concurrent,
+        max_drawing_per_server=settings.draw_max_concurrent_per_server,
+        max_waiting=settings.draw_max_waiting,
+    )
+    return DrawService(client, store, downloader, DrawQueue(limits), DrawLimits.from_settings(settings))
+
+
+async def run_bot(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM, then shut down gracefully."""
+    point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
+    assert settings.discord_token is not None
+    async with FusionBot(settings) as bot:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, lambda: asyncio.create_task(bot.close()))
+        try:
+            await bot.start(settings.discord_token.get_secret_value())
+        finally:
+            await bot.close()  # start() returns once disconnected; wait for the rest of the shutdown too

@@ -1,0 +1,331 @@
+"""The words of `bot.app.i18n`: every fixed English text the bot shows, with its Simplified Chinese.
+
+`MESSAGES` are templates the code builds messages from; `{name}` stands for a variable part, and names carry
+meaning (see `bot.app.i18n`): `reason` is itself a message, `wait` a duration, `phase`, `option`, `permissions` and
+`defaults` are or hold `TERMS`. `LABELS` are short texts of buttons, menus and embeds, matched only as a whole.
+`COMMAND_TEXTS` are the slash commands' descriptions and choice names, for `FusionTranslator`. Keep
+`{placeholders}` the same in both languages, and emoji prefixes (added by the code) out of the templates.
+"""
+
+from __future__ import annotations
+
+MESSAGES: tuple[tuple[str, str], ...] = (
+    # bot/chat.py
+    ("The bot is restarting. Please ask again in a minute.", "机器人正在重启，请一分钟后再提问。"),  # noqa: RUF001
+    ("*(The answer reached its length limit.)*", "*（回答已达到长度上限。）*"),  # noqa: RUF001
+    ("The picture could not be downloaded: downloads are not set up.", "图片无法下载：下载功能未配置。"),  # noqa: RUF001
+    (
+        "Interrupted: the bot was restarting. Press Regenerate to try again.",
+        "已中断：机器人正在重启。请点击“重新生成”再试一次。",  # noqa: RUF001
+    ),
+    ("Stopped.", "已停止。"),
+    # bot/discord_bot.py, and discord.py's own check failures
+    (
+        "Something went wrong while handling this command. It has been logged.",
+        "处理此命令时出错了，错误已记录到日志。",  # noqa: RUF001
+    ),
+    ("You cannot use this command here.", "你不能在这里使用此命令。"),
+    ("This command cannot be used in direct messages.", "此命令不能在私信中使用。"),
+    ("Failed to convert {value} to {kind}", "无法将 {value} 转换为 {kind}"),
+    ("You are missing {permissions} permission(s) to run this command.", "你缺少运行此命令所需的权限：{permissions}。"),  # noqa: RUF001
+    (
+        "Bot requires {permissions} permission(s) to run this command.",
+        "机器人需要以下权限才能运行此命令：{permissions}。",  # noqa: RUF001
+    ),
+    # bot/access.py
+    ("This bot does not answer direct messages. Please use it in a server.", "本机器人不回复私信，请在服务器中使用。"),  # noqa: RUF001
+    (
+        "The bot is not used in this channel on this server. Try: {channels}",
+        "在此服务器上，机器人不在这个频道中使用。请前往：{channels}",  # noqa: RUF001
+    ),
+    (
+        "Using the bot on this server needs one of these roles: {roles}",
+        "在此服务器上使用机器人需要以下身份组之一：{roles}",  # noqa: RUF001
+    ),
+    ("Please wait {wait} before your next question on this server.", "请等待 {wait}后再在此服务器上提问。"),
+    ("Please wait {wait} before your next question in direct messages.", "请等待 {wait}后再在私信中提问。"),
+    # bot/downloads.py
+    ("The picture could not be downloaded. Please try again.", "图片下载失败，请重试。"),  # noqa: RUF001
+    ("The picture's address is not allowed, so it was not downloaded.", "图片地址不被允许，因此没有下载。"),  # noqa: RUF001
+    ("The picture is larger than the upload limit of {size}.", "图片超过了 {size} 的上传上限。"),
+    ("The download is not a PNG, JPEG, WebP or GIF picture.", "下载的内容不是 PNG、JPEG、WebP 或 GIF 图片。"),
+    ("The picture's address redirected too many times.", "图片地址的重定向次数过多。"),
+    (
+        "The picture took too long to download ({seconds} s). Please try again.",
+        "图片下载超时（{seconds} 秒），请重试。",  # noqa: RUF001
+    ),
+    (
+        "The picture is no longer available (HTTP {status}). Please try again.",
+        "图片已不可用（HTTP {status}），请重试。",  # noqa: RUF001
+    ),
+    (
+        "The picture could not be downloaded (HTTP {status}). Please try again.",
+        "图片下载失败（HTTP {status}），请重试。",  # noqa: RUF001
+    ),
+    (
+        "The picture could not be downloaded: its server cannot be reached. Please try again.",
+        "图片下载失败：无法连接到图片所在的服务器，请重试。",  # noqa: RUF001
+    ),
+    # bot/fusion/errors.py
+    ("The chat service failed to answer. Please try again later.", "聊天服务未能作答，请稍后再试。"),  # noqa: RUF001
+    (
+        "The bot's API credentials were refused. An administrator needs to check its keys.",
+        "机器人的 API 凭据被拒绝，需要管理员检查其密钥。",  # noqa: RUF001
+    ),
+    ("The service is busy. Please try again in {seconds} seconds.", "服务繁忙，请在 {seconds} 秒后重试。"),  # noqa: RUF001
+    ("The service is busy. Please try again in a moment.", "服务繁忙，请稍后重试。"),  # noqa: RUF001
+    (
+        "The service did not accept this request. Check the options and try again.",
+        "服务未接受此请求，请检查选项后重试。",  # noqa: RUF001
+    ),
+    (
+        "The service refused this request: its content was flagged by moderation.",
+        "服务拒绝了此请求：内容被审核系统标记。",  # noqa: RUF001
+    ),
+    (
+        "The drawing model '{model}' is not supported by the service. Choose another model.",
+        "服务不支持绘图模型“{model}”，请选择其他模型。",  # noqa: RUF001
+    ),
+    (
+        "The drawing model is not supported by the service. Choose another model.",
+        "服务不支持该绘图模型，请选择其他模型。",  # noqa: RUF001
+    ),
+    ("The answer was cut off: the connection to the service dropped.", "回答被中断：与服务的连接已断开。"),  # noqa: RUF001
+    (
+        "The chat service cannot be reached right now. Please try again later.",
+        "目前无法连接到聊天服务，请稍后再试。",  # noqa: RUF001
+    ),
+    (
+        "The service took too long to answer ({phase}, {seconds} s). Please try again.",
+        "服务响应超时（{phase}，{seconds} 秒），请重试。",  # noqa: RUF001
+    ),
+    # bot/draw/service.py
+    ("The bot is restarting. Please try again in a minute.", "机器人正在重启，请一分钟后再试。"),  # noqa: RUF001
+    (
+        "Interrupted: the bot was restarting. Press Retry to draw it again.",
+        "已中断：机器人正在重启。请点击“重试”重新绘制。",  # noqa: RUF001
+    ),
+    (
+        "Something went wrong while drawing. It has been logged; please try again.",
+        "绘制时出错了，错误已记录到日志，请重试。",  # noqa: RUF001
+    ),
+    ("The service answered in words instead of drawing a picture: {said}", "服务用文字作答，而没有画图：{said}"),  # noqa: RUF001
+    ("The service answered in words instead of drawing a picture.", "服务用文字作答，而没有画图。"),  # noqa: RUF001
+    ("Please wait {wait} before asking for another picture.", "请等待 {wait}后再请求下一张图片。"),
+    (
+        "You have {quota} picture(s) on the way, your limit for 24 hours. Wait until they are done.",
+        "你有 {quota} 张图片正在生成，已达到 24 小时内的上限。请等待它们完成。",  # noqa: RUF001
+    ),
+    (
+        "You have used your {quota} picture(s) for the last 24 hours. Try again in {wait}.",
+        "你已用完过去 24 小时内的 {quota} 张图片额度。请在 {wait}后再试。",
+    ),
+    # bot/draw/queue.py
+    (
+        "You already have a picture waiting in the queue. Wait until it starts, or cancel it.",
+        "你已有一张图片在队列中等待。请等它开始绘制，或者取消它。",  # noqa: RUF001
+    ),
+    (
+        "The picture queue is full ({count} waiting). Please try again in a few minutes.",
+        "图片队列已满（{count} 个等待中），请几分钟后再试。",  # noqa: RUF001
+    ),
+    # bot/draw/options.py
+    (
+        "There is no model called {model} here. Choose one of: {choices}.",
+        "这里没有名为 {model} 的模型。请从以下选项中选择：{choices}。",  # noqa: RUF001
+    ),
+    (
+        "Size {size} is not offered. Choose one of: {choices} (width x height in pixels).",
+        "不提供尺寸 {size}。请从以下选项中选择：{choices}（宽 x 高，单位为像素）。",  # noqa: RUF001
+    ),
+    (
+        "Unknown ControlNet {controlnet}. Choose one of: {choices}.",
+        "未知的 ControlNet {controlnet}。请从以下选项中选择：{choices}。",  # noqa: RUF001
+    ),
+    ("The {option} must be between {low} and {high}.", "{option}必须在 {low} 到 {high} 之间。"),
+    # bot/draw/reply.py
+    ("Waiting to draw: next in line ({waiting} waiting).", "等待绘制：下一个就轮到你（{waiting} 个等待中）。"),  # noqa: RUF001
+    (
+        "Waiting to draw: number {place} in line ({waiting} waiting).",
+        "等待绘制：排在第 {place} 位（{waiting} 个等待中）。",  # noqa: RUF001
+    ),
+    ("Drawing\u2026 {seconds} s", "正在绘制\u2026 {seconds} 秒"),
+    ("Requested by {name}", "请求者：{name}"),  # noqa: RUF001
+    # cogs/chat.py
+    (
+        "Only the person who asked, or a member with Manage Messages, can use this button.",
+        "只有提问者或拥有“管理消息”权限的成员才能使用此按钮。",
+    ),
+    ("This answer is not being written any more.", "这条回答已不在生成中。"),
+    ("This answer is no longer stored, so it cannot be regenerated.", "这条回答已不再保存，因此无法重新生成。"),  # noqa: RUF001
+    ("This answer is still being written.", "这条回答仍在生成中。"),
+    # bot/chat.py, bot/streaming.py
+    ("(no answer)", "（没有回答）"),  # noqa: RUF001
+    (
+        "Too long for {count} messages: the whole answer will be attached as answer.md.",
+        "超出 {count} 条消息的长度：完整回答将以 answer.md 附件形式提供。",  # noqa: RUF001
+    ),
+    (
+        "Too long for {count} messages: the whole answer is attached as answer.md.",
+        "超出 {count} 条消息的长度：完整回答已作为 answer.md 附上。",  # noqa: RUF001
+    ),
+    # bot/conversations.py
+    ("Too many messages are waiting for an answer in this channel.", "这个频道里等待回答的消息太多了。"),
+    ("Please send yours again in a moment.", "请稍后再发送你的消息。"),
+    # bot/buttons.py
+    ("This button does not belong to this channel.", "此按钮不属于这个频道。"),
+    (
+        "In a server, only members with Manage Messages can reset the conversation.",
+        "在服务器中，只有拥有“管理消息”权限的成员才能重置对话。",  # noqa: RUF001
+    ),
+    ("Conversation cleared: the next /chat starts afresh.", "对话已清除：下一次 /chat 将重新开始。"),  # noqa: RUF001
+    # cogs/conversations.py
+    (
+        "Channel conversations are off: {reason}. Slash commands work as usual. See the README's Discord setup.",
+        "频道对话已关闭：{reason}。斜杠命令照常可用。请参阅 README 中的 Discord 设置说明。",  # noqa: RUF001
+    ),
+    ("the bot is not allowed to read messages (see its log)", "机器人无权读取消息（请查看其日志）"),  # noqa: RUF001
+    ("CONVERSATIONS_ENABLED is false", "CONVERSATIONS_ENABLED 设置为 false"),
+    (
+        "I will answer every message in this channel. `/channel disable` stops that.",
+        "我会回复此频道中的每条消息。使用 `/channel disable` 可以停止。",
+    ),
+    ("I will answer here only when mentioned or replied to.", "在这里，我只在被提及或被回复时作答。"),  # noqa: RUF001
+    # cogs/draw.py
+    (
+        "Only the person who asked, or a member with Manage Server, can cancel this picture.",
+        "只有提出请求的人或拥有“管理服务器”权限的成员才能取消这张图片。",
+    ),
+    (
+        "This picture request is no longer stored, so it cannot be repeated.",
+        "这个图片请求已不再保存，因此无法重新绘制。",  # noqa: RUF001
+    ),
+    (
+        "This picture request is no longer stored, so it cannot be cancelled.",
+        "这个图片请求已不再保存，因此无法取消。",  # noqa: RUF001
+    ),
+    ("This picture is not waiting or being drawn any more.", "这张图片已不在等待或绘制中。"),
+    ("Cancelled by {name}.", "已被 {name} 取消。"),
+    ("Cancelled by {name} (server manager).", "已被 {name}（服务器管理员）取消。"),  # noqa: RUF001
+    ("No pictures are waiting or being drawn in this server.", "此服务器中没有正在等待或绘制的图片。"),
+    ("**Drawing** ({count}):", "**绘制中**（{count}）："),  # noqa: RUF001
+    ("**Waiting** ({count}):", "**等待中**（{count}）："),  # noqa: RUF001
+    (
+        "-# {total} waiting in all servers; at most {limit} drawn at once.",
+        "-# 所有服务器共有 {total} 个在等待；最多同时绘制 {limit} 个。",  # noqa: RUF001
+    ),
+    # cogs/config.py
+    ("**Channels:** all", "**频道：** 全部"),  # noqa: RUF001
+    ("**Channels:** {channels}", "**频道：** {channels}"),  # noqa: RUF001
+    ("**Roles:** everyone", "**身份组：** 所有人"),  # noqa: RUF001
+    ("**Roles:** {roles}", "**身份组：** {roles}"),  # noqa: RUF001
+    ("**Defaults:** the bot's own", "**默认值：** 使用机器人自身的默认值"),  # noqa: RUF001
+    ("**Defaults:** {defaults}", "**默认值：** {defaults}"),  # noqa: RUF001
+    ("**Chat cooldown per member:** none", "**每位成员的聊天冷却时间：** 无"),  # noqa: RUF001
+    ("**Chat cooldown per member:** {wait}", "**每位成员的聊天冷却时间：** {wait}"),  # noqa: RUF001
+    ("**Direct messages:** served (a setting of the bot)", "**私信：** 会回复（机器人的设置）"),  # noqa: RUF001
+    ("**Direct messages:** not served (a setting of the bot)", "**私信：** 不回复（机器人的设置）"),  # noqa: RUF001
+    ("-# Members with Manage Server may always use the bot.", "-# 拥有“管理服务器”权限的成员始终可以使用机器人。"),
+    ("{mention} added to the channels.", "{mention} 已加入频道列表。"),
+    ("{mention} removed from the channels.", "{mention} 已从频道列表中移除。"),
+    ("{mention} added to the roles.", "{mention} 已加入身份组列表。"),
+    ("{mention} removed from the roles.", "{mention} 已从身份组列表中移除。"),
+    ("The channels list is empty: no restriction.", "频道列表已清空：不做限制。"),  # noqa: RUF001
+    ("The roles list is empty: no restriction.", "身份组列表已清空：不做限制。"),  # noqa: RUF001
+    ("Defaults updated.", "默认值已更新。"),
+    ("Chat cooldown updated.", "聊天冷却时间已更新。"),
+)
+
+# Short texts matched only when they are the whole text: buttons, the queue menu, embed field names, thread names.
+LABELS: dict[str, str] = {
+    "Stop": "停止",
+    "Regenerate": "重新生成",
+    "Cancel": "取消",
+    "Re-roll": "重新随机",
+    "Variations": "变体",
+    "Retry": "重试",
+    "(nothing to cancel)": "（没有可取消的请求）",  # noqa: RUF001
+    "Cancel a picture request\u2026": "取消一个图片请求\u2026",
+    "Model": "模型",
+    "Size": "尺寸",
+    "Seed": "种子",
+    "Scale": "引导系数",
+    "ControlNet": "ControlNet",
+    "Conversation": "对话",
+}
+
+# Values of the `phase`, `option`, `permissions` and `defaults` placeholders: fusion timeout phases, draw options,
+# the permission names discord.py puts in its check failures, and the names of a server's defaults.
+TERMS: dict[str, str] = {
+    "connect": "连接",
+    "first byte": "等待首字节",
+    "silence in the stream": "输出停滞",
+    "total": "总时长",
+    "seed": "种子",
+    "scale": "引导系数",
+    "Manage Messages": "管理消息",
+    "Manage Channels": "管理频道",
+    "Manage Server": "管理服务器",
+    "Manage Roles": "管理身份组",
+    "Administrator": "管理员",
+    "model": "模型",
+    "size": "尺寸",
+    "temperature": "温度",
+}
+
+# Slash command and group descriptions, option descriptions and choice names (Discord allows 100 characters).
+COMMAND_TEXTS: dict[str, str] = {
+    # /chat, /reset
+    "Ask the chat model; the answer streams in here.": "向聊天模型提问，回答会在这里实时显示。",  # noqa: RUF001
+    "What to ask or say": "要问或要说的话",
+    "Sampling temperature, above 0 up to 2 (higher is more varied)": "采样温度，大于 0 且不超过 2（越高越多样）",  # noqa: RUF001
+    "Nucleus sampling, above 0 up to 1": "核采样（top_p），大于 0 且不超过 1",  # noqa: RUF001
+    "Most tokens the answer may have": "回答最多可包含的 token 数",
+    "Forget this channel's conversation; the next /chat starts afresh.": "清除此频道的对话，下一次 /chat 将重新开始。",  # noqa: RUF001
+    # /channel enable|disable
+    "How the bot talks in this channel": "机器人在此频道中的对话方式",
+    "Answer every message in this channel, without a mention.": "回复此频道中的每条消息，无需提及机器人。",  # noqa: RUF001
+    "Answer only mentions and replies to the bot here.": "在此频道中只回复提及或回复机器人的消息。",
+    # /draw, /draw-queue
+    "Draw a picture. Requests are queued fairly across the server.": "画一张图片。请求会在整个服务器中公平排队。",
+    "What to draw": "要画的内容",
+    "Drawing model (default set by the bot's administrator)": "绘图模型（默认值由机器人管理员设置）",  # noqa: RUF001
+    "Width x height in pixels": "宽 x 高（像素）",  # noqa: RUF001
+    "0 to 9999999 to repeat a picture; -1 for a random one": "填 0 到 9999999 可重现某张图片；填 -1 则随机",  # noqa: RUF001
+    "Prompt guidance from 1 to 20: higher follows the prompt more closely": "提示词引导系数，1 到 20：越高越贴近提示词",  # noqa: RUF001
+    "ControlNet model (none by default)": "ControlNet 模型（默认不使用）",  # noqa: RUF001
+    "See this server's picture requests and cancel any of them.": "查看此服务器的图片请求，并可取消其中任意一个。",  # noqa: RUF001
+    # /draw controlnet choices: the model's name, with what it follows
+    "none": "无",
+    "openpose": "openpose（人体姿态）",  # noqa: RUF001
+    "canny": "canny（边缘检测）",  # noqa: RUF001
+    "depth": "depth（深度图）",  # noqa: RUF001
+    "fake_scribble": "fake_scribble（伪涂鸦）",  # noqa: RUF001
+    "scribble": "scribble（涂鸦）",  # noqa: RUF001
+    "hed": "hed（软边缘）",  # noqa: RUF001
+    "hough": "hough（直线检测）",  # noqa: RUF001
+    "normal": "normal（法线图）",  # noqa: RUF001
+    "seg": "seg（语义分割）",  # noqa: RUF001
+    # /config
+    "This server's controls for the bot": "此服务器上机器人的管理设置",
+    "Show this server's controls.": "显示此服务器的管理设置。",
+    "Allow the bot in a channel, or take it off the list.": "允许机器人在某个频道中使用，或将其移出列表。",  # noqa: RUF001
+    "The channel (its threads follow it)": "频道（其子区随之生效）",  # noqa: RUF001
+    "On the list of channels the bot works in": "是否列入机器人可用的频道列表",
+    "Allow a role to use the bot, or take it off the list.": "允许某个身份组使用机器人，或将其移出列表。",  # noqa: RUF001
+    "The role": "身份组",
+    "On the list of roles that may use the bot": "是否列入可使用机器人的身份组列表",
+    "Empty a list: the bot works in every channel, or for everyone.": (
+        "清空一个列表：机器人将在所有频道中可用，或对所有人可用。"  # noqa: RUF001
+    ),
+    "The list to empty": "要清空的列表",
+    "channels": "频道",
+    "roles": "身份组",
+    "Set this server's defaults for /chat and /draw.": "设置此服务器上 /chat 和 /draw 的默认值。",
+    "Drawing model for /draw": "/draw 使用的绘图模型",
+    "Picture size for /draw": "/draw 的图片尺寸",
+    "Sampling temperature for answers, above 0 up to 2": "回答的采样温度，大于 0 且不超过 2",  # noqa: RUF001
+    "Forget this server's defaults first": "先清除此服务器的默认值",
+    "Least time between a member's questions (0: none).": "成员两次提问之间的最短间隔（0 表示不限制）。",  # noqa: RUF001
+    "Seconds, 0 to 86400": "秒数，0 到 86400",  # noqa: RUF001
+}

@@ -1,0 +1,23 @@
+"""Pictures for anyone in a server: options, the fair queue, quotas, drawing and showing them."""
+
+from bot.core.draw.options import DrawMenu, DrawSpec, InvalidDrawOptionError, reroll, variation
+from bot.core.draw.queue import DrawQueue, DrawRefusedError, QueueLimits, Ticket
+from bot.core.draw.service import DrawDisplay, DrawLimits, DrawOutcome, DrawService, DrawStatus, Requester
+
+__all__ = [
+    "DrawDisplay",
+    "DrawLimits",
+    "DrawMenu",
+    "DrawOutcome",
+    "DrawQueue",
+    "DrawRefusedError",
+    "DrawService",
+    "DrawSpec",
+    "DrawStatus",
+    "InvalidDrawOptionError",
+    "QueueLimits",
+    "Requester",
+    "Ticket",
+    "reroll",
+    "variation",
+]

@@ -1,0 +1,107 @@
+"""Server controls in the store: where and for whom the bot works in a server, its defaults there, and the chat
+cooldown. A mixin of `Store`, sharing its one connection and lock (see `bot.core.store.store` for the policy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import aiosqlite
+
+from bot.core.store.rows import json_object
+
+AllowList = Literal["channels", "roles"]
+_ALLOW_TABLES = {"channels": ("guild_allowed_channels", "channel_id"), "roles": ("guild_allowed_roles", "role_id")}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """A server's controls. Empty allow lists mean no restriction."""
+
+    guild_id: int
+    allowed_channels: frozenset[int] = frozenset()
+    allowed_roles: frozenset[int] = frozenset()
+    defaults: dict[str, Any] = field(default_factory=dict)  # model, size, temperature
+    chat_cooldown_seconds: float = 0.0
+
+
+class ServerRecords:
+    """The store's per-server controls."""
+
+    _conn: aiosqlite.Connection
+    _lock: asyncio.Lock
+
+    async def server_settings(self, guild_id: int) -> ServerSettings:
+        async with self._lock:
+            rows = list(
+                await self._conn.execute_fetchall(
+                    "SELECT defaults, chat_cooldown_seconds FROM guilds WHERE guild_id = ?", (guild_id,)
+                )
+            )
+            channels = await self._conn.execute_fetchall(
+                "SELECT channel_id FROM guild_allowed_channels WHERE guild_id = ?", (guild_id,)
+            )
+            roles = await self._conn.execute_fetchall(
+                "SELECT role_id FROM guild_allowed_roles WHERE guild_id = ?", (guild_id,)
+            )
+        defaults, cooldown = (_defaults(guild_id, rows[0][0]), rows[0][1]) if rows else ({}, 0.0)
+        return ServerSettings(
+            guild_id,
+            allowed_channels=frozenset(row[0] for row in channels),
+            allowed_roles=frozenset(row[0] for row in roles),
+            defaults=defaults,
+            chat_cooldown_seconds=cooldown,
+        )
+
+    async def set_allowed(self, guild_id: int, which: AllowList, item_id: int, allowed: bool) -> None:
+        """Add a channel or role to the server's allow list, or take it off."""
+        table, column = _ALLOW_TABLES[which]
+        async with self._lock:
+            await self._ensure_guild(guild_id)
+            if allowed:
+                await self._conn.execute(
+                    f"INSERT OR IGNORE INTO {table} (guild_id, {column}) VALUES (?, ?)", (guild_id, item_id)
+                )
+            else:
+                await self._conn.execute(
+                    f"DELETE FROM {table} WHERE guild_id = ? AND {column} = ?", (guild_id, item_id)
+                )
+
+    async def clear_allowed(self, guild_id: int, which: AllowList) -> None:
+        table, _ = _ALLOW_TABLES[which]
+        async with self._lock:
+            await self._conn.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
+
+    async def update_server_defaults(self, guild_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        """Set (a value) or clear (None) some of the server's defaults; return them all."""
+        async with self._lock:
+            await self._ensure_guild(guild_id)
+            rows = await self._conn.execute_fetchall("SELECT defaults FROM guilds WHERE guild_id = ?", (guild_id,))
+            defaults = _defaults(guild_id, next(iter(rows))[0]) | changes
+            defaults = {name: value for name, value in defaults.items() if value is not None}
+            await self._conn.execute(
+                "UPDATE guilds SET defaults = ?, updated_at = ? WHERE guild_id = ?",
+                (json.dumps(defaults), time.time(), guild_id),
+            )
+        return defaults
+
+    async def set_chat_cooldown(self, guild_id: int, seconds: float) -> None:
+        async with self._lock:
+            await self._ensure_guild(guild_id)
+            await self._conn.execute(
+                "UPDATE guilds SET chat_cooldown_seconds = ?, updated_at = ? WHERE guild_id = ?",
+                (seconds, time.time(), guild_id),
+            )
+
+    async def _ensure_guild(self, guild_id: int) -> None:
+        await self._conn.execute(
+            "INSERT OR IGNORE INTO guilds (guild_id, updated_at) VALUES (?, ?)", (guild_id, time.time())
+        )
+
+
+def _defaults(guild_id: int, stored: object) -> dict[str, Any]:
+    return json_object(stored, table="guilds", key=guild_id, column="defaults")

@@ -1,0 +1,130 @@
+"""`/config`: a server's controls for the bot, for members with Manage Server. Every answer is private.
+
+The rules are applied by `bot.core.access` at each use; this cog only reads the options and stores them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+
+from bot.app.i18n import translate
+from bot.core.durations import describe_wait
+from bot.core.store import ServerSettings
+
+if TYPE_CHECKING:
+    from bot.app.client import FusionBot
+
+MAX_COOLDOWN_SECONDS = 24 * 3600.0
+
+
+def _bot(interaction: discord.Interaction) -> FusionBot:
+    return interaction.client  # type: ignore[return-value]
+
+
+def describe_server(server: ServerSettings, *, dms_allowed: bool) -> str:
+    channels = " ".join(f"<#{c}>" for c in sorted(server.allowed_channels)) or "all"
+    roles = " ".join(f"<@&{r}>" for r in sorted(server.allowed_roles)) or "everyone"
+    defaults = ", ".join(f"{name} `{value}`" for name, value in sorted(server.defaults.items())) or "the bot's own"
+    cooldown = describe_wait(server.chat_cooldown_seconds) if server.chat_cooldown_seconds else "none"
+    return "\n".join(
+        [
+            f"**Channels:** {channels}",
+            f"**Roles:** {roles}",
+            f"**Defaults:** {defaults}",
+            f"**Chat cooldown per member:** {cooldown}",
+            f"**Direct messages:** {'served' if dms_allowed else 'not served'} (a setting of the bot)",
+            "-# Members with Manage Server may always use the bot.",
+        ]
+    )
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class ConfigCommands(app_commands.Group, name="config", description="This server's controls for the bot"):
+    """Where and for whom the bot works here, its defaults, and the chat cooldown."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        if not interaction.permissions.manage_guild:
+            raise app_commands.MissingPermissions(["manage_guild"])
+        return True
+
+    @app_commands.command(name="show", description="Show this server's controls.")
+    async def show(self, interaction: discord.Interaction) -> None:
+        await self._show(interaction, "")
+
+    @app_commands.command(name="channel", description="Allow the bot in a channel, or take it off the list.")
+    @app_commands.describe(
+        channel="The channel (its threads follow it)", allowed="On the list of channels the bot works in"
+    )
+    async def channel(
+        self, interaction: discord.Interaction, channel: discord.TextChannel, allowed: bool = True
+    ) -> None:
+        await _bot(interaction).store.set_allowed(_guild(interaction), "channels", channel.id, allowed)
+        await self._show(interaction, f"{channel.mention} {'added to' if allowed else 'removed from'} the channels.")
+
+    @app_commands.command(name="role", description="Allow a role to use the bot, or take it off the list.")
+    @app_commands.describe(role="The role", allowed="On the list of roles that may use the bot")
+    async def role(self, interaction: discord.Interaction, role: discord.Role, allowed: bool = True) -> None:
+        await _bot(interaction).store.set_allowed(_guild(interaction), "roles", role.id, allowed)
+        await self._show(interaction, f"{role.mention} {'added to' if allowed else 'removed from'} the roles.")
+
+    @app_commands.command(name="clear", description="Empty a list: the bot works in every channel, or for everyone.")
+    @app_commands.describe(which="The list to empty")
+    async def clear(self, interaction: discord.Interaction, which: Literal["channels", "roles"]) -> None:
+        await _bot(interaction).store.clear_allowed(_guild(interaction), which)
+        await self._show(interaction, f"The {which} list is empty: no restriction.")
+
+    @app_commands.command(name="defaults", description="Set this server's defaults for /chat and /draw.")
+    @app_commands.describe(
+        model="Drawing model for /draw",
+        size="Picture size for /draw",
+        temperature="Sampling temperature for answers, above 0 up to 2",
+        reset="Forget this server's defaults first",
+    )
+    async def defaults(
+        self,
+        interaction: discord.Interaction,
+        model: app_commands.Range[str, 1, 100] | None = None,
+        size: app_commands.Range[str, 3, 20] | None = None,
+        temperature: app_commands.Range[float, 0.01, 2.0] | None = None,
+        reset: bool = False,
+    ) -> None:
+        bot = _bot(interaction)
+        checked = bot.draw_menu.spec("check", model=model, size=size, seed=0)  # raises for an unoffered option
+        changes = {"model": model and checked.model, "size": size and checked.size, "temperature": temperature}
+        if reset:
+            await bot.store.update_server_defaults(_guild(interaction), dict.fromkeys(("model", "size", "temperature")))
+        await bot.store.update_server_defaults(_guild(interaction), {k: v for k, v in changes.items() if v is not None})
+        await self._show(interaction, "Defaults updated.")
+
+    @defaults.autocomplete("model")
+    async def _models(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        names = _bot(interaction).draw_menu.models_matching(typed)
+        return [app_commands.Choice(name=name, value=name) for name in names]
+
+    @defaults.autocomplete("size")
+    async def _sizes(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=s, value=s) for s in _bot(interaction).draw_menu.sizes_matching(typed)]
+
+    @app_commands.command(name="chat-cooldown", description="Least time between a member's questions (0: none).")
+    @app_commands.describe(seconds="Seconds, 0 to 86400")
+    async def chat_cooldown(
+        self, interaction: discord.Interaction, seconds: app_commands.Range[float, 0.0, MAX_COOLDOWN_SECONDS]
+    ) -> None:
+        await _bot(interaction).store.set_chat_cooldown(_guild(interaction), seconds)
+        await self._show(interaction, "Chat cooldown updated.")
+
+    async def _show(self, interaction: discord.Interaction, done: str) -> None:
+        bot = _bot(interaction)
+        server = await bot.store.server_settings(_guild(interaction))
+        summary = describe_server(server, dms_allowed=bot.settings.direct_messages_enabled)
+        text = translate(f"{done}\n{summary}".strip(), interaction.locale)
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+def _guild(interaction: discord.Interaction) -> int:
+    assert interaction.guild_id is not None  # the group is guild_only
+    return interaction.guild_id
