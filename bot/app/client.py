@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import signal
+from collections.abc import Callable, Sequence
 
 import aiohttp
 import discord
@@ -17,11 +18,13 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app.answers import ReplyViews, streamed_answers
 from bot.app.i18n import FusionTranslator, translate
 from bot.app.ratelimits import RateLimitWatch
-from bot.chat import ChatService
+from bot.app.streaming import ReplyTarget
 from bot.config import Settings
 from bot.core.access import Access
+from bot.core.chat import ChatService, DisplayFor
 from bot.core.downloads import PictureDownloader
 from bot.core.draw import DrawLimits, DrawMenu, DrawQueue, DrawService, QueueLimits
 from bot.core.errors import ServiceError, UserFacingError
@@ -142,14 +145,7 @@ class FusionBot(commands.Bot):
             allow_private=self.settings.image_fetch_allow_private, timeout=self.settings.image_fetch_timeout
         )
         self.fusion = fusion_client(self._session, self.settings)
-        self.chat = ChatService(
-            self.fusion,
-            self.store,
-            context_budget(self.settings),
-            self._downloader,
-            pace=self.rate_limits.pace,
-            max_parts=self.settings.max_answer_messages,
-        )
+        self.chat = ChatService(self.fusion, self.store, context_budget(self.settings), self._downloader)
         self.draw_menu = DrawMenu.from_settings(self.settings)
         self.draws = draw_service(self.settings, self.fusion, self.store, self._downloader)
         for extension in self._extensions:
@@ -176,6 +172,15 @@ class FusionBot(commands.Bot):
         await self.store.set_state(COMMAND_HASH_KEY, digest)
         log.info("slash commands synced (%d)", len(definitions))
         return True
+
+    def answer_displays(
+        self, target_for: Callable[[Sequence[int]], ReplyTarget], views: ReplyViews, locale: str | None
+    ) -> DisplayFor:
+        """How `ChatService` shows answers here: streamed into the target made for their messages, paced by
+        Discord's rate-limit headers, at most `MAX_ANSWER_MESSAGES` messages each."""
+        return streamed_answers(
+            target_for, views, pace=self.rate_limits.pace, max_parts=self.settings.max_answer_messages, locale=locale
+        )
 
     @property
     def conversations_on(self) -> bool:

@@ -1,7 +1,7 @@
 """Who may use the bot where: a server's allowed channels and roles, whether DMs are served, the chat cooldown,
 and the server's defaults for requests.
 
-`Place` is read off a Discord interaction or message; the rules themselves (`refusal`) know nothing of Discord.
+`Place` is read off a Discord interaction or message by `bot.app.places`; the rules here know nothing of Discord.
 Members with Manage Server are never refused: they set the rules and must be able to try them.
 """
 
@@ -10,9 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import discord
 
 from bot.core.durations import describe_wait
 from bot.core.errors import UserFacingError
@@ -36,30 +33,6 @@ class Place:
     parent_channel_id: int | None = None  # a thread's channel: a thread is allowed where its channel is
     role_ids: frozenset[int] = frozenset()
     is_manager: bool = False
-
-    @classmethod
-    def of_interaction(cls, interaction: discord.Interaction) -> Place:
-        return cls._read(interaction.user, interaction.channel, interaction.guild_id, interaction.permissions)
-
-    @classmethod
-    def of_message(cls, message: discord.Message) -> Place:
-        guild_id = message.guild.id if message.guild is not None else None
-        permissions = message.channel.permissions_for(message.author) if guild_id is not None else None  # type: ignore[arg-type]
-        return cls._read(message.author, message.channel, guild_id, permissions)
-
-    @classmethod
-    def _read(
-        cls, user: discord.abc.User, channel: Any, guild_id: int | None, permissions: discord.Permissions | None
-    ) -> Place:
-        roles = frozenset(role.id for role in getattr(user, "roles", ()))
-        return cls(
-            user_id=user.id,
-            guild_id=guild_id,
-            channel_id=channel.id if channel is not None else user.id,
-            parent_channel_id=getattr(channel, "parent_id", None),
-            role_ids=roles,
-            is_manager=bool(permissions and permissions.manage_guild),
-        )
 
 
 def refusal(place: Place, server: ServerSettings | None, *, dms_allowed: bool) -> str | None:

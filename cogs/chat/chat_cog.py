@@ -16,10 +16,10 @@ from discord.ext import commands
 from bot.app.buttons import StoredRecordButton
 from bot.app.client import send_private
 from bot.app.i18n import translate
+from bot.app.places import place_of_interaction
 from bot.app.repair import repair_answers
 from bot.app.replies import ChannelReply, InteractionReply, still_editable
-from bot.chat import Asker
-from bot.core.access import Place
+from bot.core.chat import Asker
 
 if TYPE_CHECKING:
     from bot.app.client import FusionBot
@@ -86,7 +86,7 @@ class RegenerateButton(
         if bot.chat.is_streaming(self.answer_id):
             await send_private(interaction, "This answer is still being written.")
             return
-        place = Place.of_interaction(interaction)
+        place = place_of_interaction(interaction)
         await bot.access.check(place, chat=True)  # a new answer costs like a question: the cooldown applies
         await interaction.response.defer()
         await bot.access.record_chat(place)
@@ -102,10 +102,8 @@ class RegenerateButton(
         await bot.chat.regenerate(
             self.answer_id,
             interaction.user.id,
-            target_for,
-            CHAT_BUTTONS,
+            bot.answer_displays(target_for, CHAT_BUTTONS, interaction.locale.value),
             name_speakers=interaction.guild is not None,
-            locale=interaction.locale.value,
         )
 
 
@@ -153,7 +151,7 @@ class ChatCog(commands.Cog):
         top_p: app_commands.Range[float, 0.01, 1.0] | None = None,
         max_new_tokens: app_commands.Range[int, 1, 8192] | None = None,
     ) -> None:
-        place = Place.of_interaction(interaction)
+        place = place_of_interaction(interaction)
         server = await self.bot.access.check(place, chat=True)
         if temperature is None and server is not None:
             temperature = server.defaults.get("temperature")
@@ -163,12 +161,14 @@ class ChatCog(commands.Cog):
             interaction.channel_id or interaction.user.id,
             prompt,
             Asker(interaction.user.id, interaction.user.display_name),
-            InteractionReply(interaction, deferred_id=deferred and deferred.message_id),
-            CHAT_BUTTONS,
+            self.bot.answer_displays(
+                lambda _: InteractionReply(interaction, deferred_id=deferred and deferred.message_id),
+                CHAT_BUTTONS,
+                interaction.locale.value,
+            ),
             options={"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens},
             max_picture_bytes=interaction.filesize_limit,
             name_speakers=interaction.guild is not None,  # the channel's context is shared by its members
-            locale=interaction.locale.value,
         )
 
     @app_commands.command(name="reset", description="Forget this channel's conversation; the next /chat starts afresh.")

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,9 +25,11 @@ from typing import Any
 import discord
 
 from bot.app.i18n import translate
+from bot.app.places import place_of_message
 from bot.app.replies import ChannelReply
-from bot.chat import Asker, ChatService, ReplyViews
+from bot.app.streaming import ReplyTarget
 from bot.core.access import Access, AccessRefusedError, Place
+from bot.core.chat import Asker, ChatService, DisplayFor
 from bot.core.errors import UserFacingError
 from bot.core.store import Store
 
@@ -142,12 +144,12 @@ class NoteLimiter:
 
 @dataclass
 class ChannelConversations:
-    """Answers the messages that want an answer; `views` gives the answers their buttons."""
+    """Answers the messages that want an answer; `displays` shows them (with their buttons)."""
 
     chat: ChatService
     store: Store
     access: Access
-    views: ReplyViews
+    displays: Callable[[Callable[[Sequence[int]], ReplyTarget], str | None], DisplayFor]  # `FusionBot.answer_displays`
     threads: bool = False
     ping_author: bool = False  # whether a reply pings the member it answers (nothing else ever pings)
     turns: ChannelTurns = field(default_factory=ChannelTurns)
@@ -160,7 +162,7 @@ class ChannelConversations:
         enabled = await self.store.conversations_enabled(incoming.channel_id)
         if not wants_answer(incoming, channel_enabled=enabled):
             return
-        place = Place.of_message(message)
+        place = place_of_message(message)
         try:
             server = await self.access.check(place, chat=True)
         except AccessRefusedError as refused:
@@ -204,11 +206,9 @@ class ChannelConversations:
                         channel_id,
                         incoming.text,
                         Asker(incoming.author_id, incoming.author_name),
-                        target,
-                        self.views,
+                        self.displays(lambda _: target, incoming.locale),
                         options=options,
                         name_speakers=incoming.guild_id is not None,
-                        locale=incoming.locale,
                     )
                 finally:
                     target.close()

@@ -73,7 +73,7 @@ class ConversationsCog(commands.Cog):
             bot.chat,
             bot.store,
             bot.access,
-            CHAT_BUTTONS,
+            lambda target_for, locale: bot.answer_displays(target_for, CHAT_BUTTONS, locale),
             threads=settings.conversation_threads,
             ping_author=settings.reply_pings_author,
             turns=ChannelTurns(max_waiting=settings.conversation_max_waiting),

@@ -17,9 +17,9 @@ from discord.ext import commands
 from bot.app.buttons import StoredRecordButton
 from bot.app.client import send_private
 from bot.app.i18n import translate, translate_label
+from bot.app.places import place_of_interaction
 from bot.app.repair import repair_pictures
 from bot.app.replies import InteractionReply
-from bot.core.access import Place
 from bot.core.draw import DrawSpec, Requester, Ticket, reroll, variation
 from bot.core.fusion.models import CONTROLNET_MODELS
 from cogs.draw.reply import DrawReply
@@ -86,7 +86,7 @@ class _DrawAgainButton(_PictureButton):
         if generation is None:
             await send_private(interaction, "This picture request is no longer stored, so it cannot be repeated.")
             return
-        await bot.access.check(Place.of_interaction(interaction))
+        await bot.access.check(place_of_interaction(interaction))
         stored = DrawSpec.of(generation)
         # Checked against today's menu: a model or size an administrator has since removed is refused.
         spec = bot.draw_menu.spec(
@@ -245,7 +245,7 @@ class DrawCog(commands.Cog):
         scale: app_commands.Range[int, 1, 20] | None = None,
         controlnet: str | None = None,
     ) -> None:
-        server = await self.bot.access.check(Place.of_interaction(interaction))
+        server = await self.bot.access.check(place_of_interaction(interaction))
         defaults = server.defaults if server is not None else {}
         spec = self.bot.draw_menu.spec(
             prompt,

@@ -1,15 +1,16 @@
-"""Answering in a channel: context from the store, the fusion stream, the reply streamed into Discord.
+"""Answering in a channel: context from the store, the fusion stream, the answer shown as it is written.
 
-Shared by `/chat` and channel conversations (`cogs.chat.conversations`). Every answer ends in a defined state a user can
-see: done, failed with a short reason, stopped by the Stop button, or interrupted by a shutdown; the partial text of
-the last three is kept and marked, and only a finished answer is ever sent back as context.
+Shared by `/chat`, Regenerate and channel conversations (`cogs.chat`); how an answer is shown is the caller's
+`AnswerDisplay` (in Discord, `bot.app.answers.StreamedAnswer`). Every answer ends in a defined state a user can see:
+done, failed with a short reason, stopped by the Stop button (or its message deleted), or interrupted by a
+shutdown; the partial text of the last three is kept and marked, and only a finished answer is ever sent back as
+context. One stream writes an answer at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,12 +19,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
-import discord
 from pydantic import ValidationError
 
-from bot.app.i18n import translate
-from bot.app.streaming import DEFAULT_MAX_PARTS, ReplyTarget, StreamingReply
-from bot.core.downloads import DownloadError, PictureDownloader
+from bot.core.downloads import DownloadError, Picture, PictureDownloader
 from bot.core.errors import UserFacingError
 from bot.core.fusion import ChatRequest, FinalResult, FusionClient, Message, StreamFailed, TextPiece
 from bot.core.store import ContextBudget, Store
@@ -31,7 +29,6 @@ from bot.core.store import ContextBudget, Store
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 10.0
-NO_ANSWER = "(no answer)"
 ANSWER_OPTIONS = frozenset({"temperature", "top_p", "max_new_tokens"})  # what /chat lets an asker choose
 RECORDING_WAIT_SECONDS = 10.0  # the longest a Regenerate waits for the answer it replaces to be stored
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's per-file limit when an interaction does not say
@@ -44,12 +41,50 @@ class Outcome(Enum):
     INTERRUPTED = "interrupted"
 
 
-class ReplyViews(Protocol):
-    """The buttons of a reply, made by the Discord layer: Stop while generating, Regenerate when finished."""
+@dataclass(frozen=True, slots=True)
+class AnswerEnding:
+    """How an answer ended, for its display to show: the model's text and the bot's own note (in English)."""
 
-    def generating(self, answer_id: int) -> discord.ui.View: ...
+    outcome: Outcome
+    text: str
+    note: str = ""
+    picture: Picture | None = None
+    is_picture: bool = False  # the text is a picture's URL: the picture (or the note) is shown instead
 
-    def finished(self, answer_id: int) -> discord.ui.View: ...
+
+class Journal(Protocol):
+    """Where a display notes what a repair after a crash needs: the answer's messages, the text shown so far."""
+
+    async def messages(self, message_ids: list[int]) -> None: ...
+
+    async def text(self, text: str) -> None: ...
+
+
+class AnswerDisplay(Protocol):
+    """How one answer is shown while it is written."""
+
+    wants_text: asyncio.Event
+    """Set while newer text would be shown at once: the stream is read only then (back-pressure)."""
+    gone: bool
+    """Whatever showed the answer is gone (deleted, out of reach): nobody will read on."""
+    on_gone: Callable[[], None] | None
+
+    @property
+    def message_ids(self) -> list[int]: ...
+
+    def start(self) -> None: ...
+
+    def update(self, text: str) -> None: ...
+
+    async def finish(self, ending: AnswerEnding) -> bool:
+        """Show the end; say whether it was shown."""
+        ...
+
+    async def abandon(self) -> None: ...
+
+
+# The display of answer `answer_id`, shown in `message_ids` if it has messages already, noting into `journal`.
+DisplayFor = Callable[[int, Sequence[int], Journal], AnswerDisplay]
 
 
 class AnswerBusyError(UserFacingError):
@@ -81,8 +116,6 @@ class ChatService:
     store: Store
     budget: ContextBudget
     downloader: PictureDownloader | None = None
-    pace: Callable[[str], float] = lambda bucket: 0.0
-    max_parts: int = DEFAULT_MAX_PARTS
     _streams: dict[int, asyncio.Task[None]] = field(default_factory=dict)
     # Answers being written, from their claim until they are stored; set when released. One stream per answer.
     _claims: dict[int, asyncio.Event] = field(default_factory=dict)
@@ -94,15 +127,13 @@ class ChatService:
         channel_id: int,
         prompt: str,
         asker: Asker,
-        target: ReplyTarget,
-        views: ReplyViews,
+        display_for: DisplayFor,
         *,
         options: dict[str, Any] | None = None,
         max_picture_bytes: int = DEFAULT_UPLOAD_LIMIT,
         name_speakers: bool = False,
-        locale: str | None = None,
     ) -> Outcome:
-        """Store the question, stream the answer into `target`, store the answer; return how it ended.
+        """Store the question, stream the answer into its display, store the answer; return how it ended.
 
         With `name_speakers` (a channel several people talk in), each question in the context carries its
         author's display name, so the model can tell them apart.
@@ -122,8 +153,9 @@ class ChatService:
         request = self.client.new_request(exchange.messages, user_id=str(asker.user_id), **chosen)
         self._claim(exchange.answer_id)
         try:
+            display = display_for(exchange.answer_id, (), _AnswerJournal(self.store, exchange.answer_id))
             return await self._stream_answer(
-                request, exchange.answer_id, exchange.question_id, target, views, max_picture_bytes, locale
+                request, exchange.answer_id, exchange.question_id, display, max_picture_bytes
             )
         finally:
             self._release(exchange.answer_id)
@@ -132,14 +164,12 @@ class ChatService:
         self,
         answer_id: int,
         asker_id: int,
-        target_for: Callable[[Sequence[int]], ReplyTarget],
-        views: ReplyViews,
+        display_for: DisplayFor,
         *,
         name_speakers: bool = False,
-        locale: str | None = None,
     ) -> Outcome:
-        """Replace a stored answer with a new one to the same context and options, shown in the target made for
-        the messages that show it now (`target_for`).
+        """Replace a stored answer with a new one to the same context and options, in the display made for the
+        messages that show it now.
 
         Raises `AnswerBusyError` when that answer is being written or regenerated already: the check and the claim
         are one step, so two presses at once run one stream.
@@ -156,8 +186,8 @@ class ChatService:
             )
             await self.store.update_turn(answer_id, complete=False, writing=True)
             request = self._request_again(messages, asker_id, turn.request_options)
-            target = target_for(turn.message_ids)
-            return await self._stream_answer(request, answer_id, None, target, views, DEFAULT_UPLOAD_LIMIT, locale)
+            display = display_for(answer_id, turn.message_ids, _AnswerJournal(self.store, answer_id))
+            return await self._stream_answer(request, answer_id, None, display, DEFAULT_UPLOAD_LIMIT)
         finally:
             self._release(answer_id)
 
@@ -224,22 +254,12 @@ class ChatService:
         request: ChatRequest,
         answer_id: int,
         question_id: int | None,
-        target: ReplyTarget,
-        views: ReplyViews,
+        reply: AnswerDisplay,
         max_picture_bytes: int,
-        locale: str | None,
     ) -> Outcome:
         current = asyncio.current_task()
         if current is not None:
             self._answers.add(current)
-        reply = StreamingReply(
-            target,
-            live_view=views.generating(answer_id),
-            pace=self.pace,
-            max_parts=self.max_parts,
-            locale=locale,
-            journal=_AnswerJournal(self.store, answer_id),
-        )
         reply.start()
         progress = _Answer()
         consumer = asyncio.create_task(self._consume(request, reply, progress), name=f"answer-{answer_id}")
@@ -247,14 +267,13 @@ class ChatService:
         self._streams[answer_id] = consumer
         try:
             await _wait_for_consumer(consumer, progress, closing=lambda: self._closing)
-            files = await self._picture_files(progress, max_picture_bytes)
+            picture = await self._picture(progress, max_picture_bytes)
             await self._record(answer_id, question_id, progress)  # stored before the (maybe slow) last edit
-            shown = await reply.finish(
-                _final_text(progress, locale), views.finished(answer_id), files, whole_text=progress.text or None
-            )
+            ending = AnswerEnding(progress.outcome, progress.text, progress.note, picture, progress.picture)
+            shown = await reply.finish(ending)
             # Not shown (Discord failing past every retry): left as being written, for the repair at start-up.
             await _stored_or_logged(
-                self.store.update_turn(answer_id, message_ids=target.message_ids, writing=not (shown or reply.gone))
+                self.store.update_turn(answer_id, message_ids=reply.message_ids, writing=not (shown or reply.gone))
             )
         finally:
             await reply.abandon()  # only does something when an error ended the answer before its last edit
@@ -263,7 +282,7 @@ class ChatService:
                 self._answers.discard(current)
         return progress.outcome
 
-    async def _consume(self, request: ChatRequest, reply: StreamingReply, progress: _Answer) -> None:
+    async def _consume(self, request: ChatRequest, reply: AnswerDisplay, progress: _Answer) -> None:
         async with aclosing(self.client.stream(request, ready=reply.wants_text)) as events:
             async for event in events:
                 if isinstance(event, TextPiece):
@@ -277,20 +296,19 @@ class ChatService:
                     progress.outcome = Outcome.FAILED
                     progress.note = f"\u26a0\ufe0f {event.error.user_message}"
 
-    async def _picture_files(self, progress: _Answer, max_bytes: int) -> list[discord.File]:
+    async def _picture(self, progress: _Answer, max_bytes: int) -> Picture | None:
         result = progress.result
         if result is None or result.picture_url is None:
-            return []
+            return None
         progress.picture = True
         if self.downloader is None:
             progress.note = "The picture could not be downloaded: downloads are not set up."
-            return []
+            return None
         try:
-            picture = await self.downloader.fetch(result.picture_url, max_bytes=max_bytes)
+            return await self.downloader.fetch(result.picture_url, max_bytes=max_bytes)
         except DownloadError as error:
             progress.note = f"\u26a0\ufe0f {error.user_message}"
-            return []
-        return [discord.File(io.BytesIO(picture.data), filename=picture.filename)]
+            return None
 
     async def _record(self, answer_id: int, question_id: int | None, progress: _Answer) -> None:
         """Store how the answer ended; a database that fails here is logged, and the final text still shown."""
@@ -303,7 +321,7 @@ class ChatService:
 
 @dataclass(frozen=True, slots=True)
 class _AnswerJournal:
-    """Keeps in the store what a repair after a crash needs (`bot.app.streaming.ReplyJournal`)."""
+    """Keeps in the store what a repair after a crash needs."""
 
     store: Store
     answer_id: int
@@ -339,13 +357,3 @@ async def _wait_for_consumer(consumer: asyncio.Task[None], progress: _Answer, cl
             if interrupted
             else "\u23f9\ufe0f Stopped."
         )
-
-
-def _final_text(progress: _Answer, locale: str | None) -> str:
-    text = "" if progress.picture else progress.text
-    if not text.strip() and not progress.picture and progress.outcome is Outcome.DONE:
-        text = translate(NO_ANSWER, locale)  # the store never sends a blank answer back (`bot.core.store.context`)
-    if not progress.note:
-        return text
-    note = translate(progress.note, locale)  # the note only: the answer is the model's, in its own language
-    return f"{text}\n\n{note}" if text else note
