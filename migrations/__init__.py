@@ -1,1 +1,2 @@
-"""The numbered SQL schema migrations, shipped as package data (see `bot/store/migrations.py`)."""
+"""The numbered SQL schema migrations, one folder per dialect (`sqlite/`), shipped as package data (see
+`bot/core/store/migrations.py`)."""

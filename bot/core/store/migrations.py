@@ -1,10 +1,12 @@
-"""Schema migrations: numbered SQL files in the `migrations` package, applied in order, one transaction each.
+"""Schema migrations: numbered SQL files per dialect in the `migrations` package, applied in order, one
+transaction each.
 
-`migrations/0003_add_things.sql` brings the database to version 3. The files are the package's data, found through
-`importlib.resources`, so an installed wheel finds them wherever it runs; finding none is an error, since an empty
-schema would only fail later. The applied versions are recorded in `schema_migrations`. A failed file is rolled
-back whole, leaving the database at the version before it; a database whose version is newer than the newest file
-stops start-up rather than being used by code that does not know it.
+`migrations/sqlite/0003_add_things.sql` brings a SQLite database to version 3; each backend has its dialect's
+folder (`migrations/postgresql/` will sit beside it), numbered on its own. The files are the package's data, found
+through `importlib.resources`, so an installed wheel finds them wherever it runs; finding none is an error, since
+an empty schema would only fail later. The applied versions are recorded in `schema_migrations`. A failed file is
+rolled back whole, leaving the database at the version before it; a database whose version is newer than the
+newest file stops start-up rather than being used by code that does not know it.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from operator import attrgetter
+from typing import Literal
 
 import aiosqlite
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_PACKAGE = "migrations"
+Dialect = Literal["sqlite"]  # a folder of `migrations`; "postgresql" joins with its backend
 _FILE_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
 _VERSION_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -48,21 +52,22 @@ class Migration:
     path: Traversable
 
 
-def packaged_migrations() -> Traversable:
-    """The folder of the installed `migrations` package."""
+def packaged_migrations(dialect: Dialect = "sqlite") -> Traversable:
+    """The folder of one dialect's files in the installed `migrations` package."""
     try:
-        return resources.files(MIGRATIONS_PACKAGE)
+        return resources.files(MIGRATIONS_PACKAGE) / dialect
     except ModuleNotFoundError as error:
         raise MigrationError(
             f"the {MIGRATIONS_PACKAGE!r} package is not installed; reinstall fusionbot (the wheel ships it)"
         ) from error
 
 
-def discover_migrations(directory: Traversable | None = None) -> list[Migration]:
-    """The migration files, in order; their numbers must run 1, 2, 3... with no gap or repeat, and there is one."""
-    directory = packaged_migrations() if directory is None else directory
+def discover_migrations(directory: Traversable | None = None, *, dialect: Dialect = "sqlite") -> list[Migration]:
+    """The migration files of `directory` (default: the packaged ones of `dialect`), in order; their numbers must
+    run 1, 2, 3... with no gap or repeat, and there is one."""
+    directory = packaged_migrations(dialect) if directory is None else directory
     migrations = []
-    files = (entry for entry in directory.iterdir() if entry.name.endswith(".sql"))
+    files = (entry for entry in _entries(directory) if entry.name.endswith(".sql"))
     for path in sorted(files, key=attrgetter("name")):
         match = _FILE_NAME.fullmatch(path.name)
         if match is None:
@@ -74,6 +79,11 @@ def discover_migrations(directory: Traversable | None = None) -> list[Migration]
         if migration.version != expected:
             raise MigrationError(f"{migration.path.name}: expected migration number {expected:04d}")
     return migrations
+
+
+def _entries(directory: Traversable) -> list[Traversable]:
+    """The folder's entries; none when it is missing (a dialect's folder left out of an install)."""
+    return list(directory.iterdir()) if directory.is_dir() else []
 
 
 async def schema_version(conn: aiosqlite.Connection) -> int:
