@@ -6,9 +6,10 @@ memory are the bot's. All processes stamp events with `time.monotonic()`, one cl
 emulator records when it sent each SSE event (`EmulatorConfig(record_sends=True)`), the fake records every version of
 every message.
 
-Scenarios: 1 stream, 1 long stream (past 2,000 characters, so follow-ups), 30 and 300 concurrent streams, each /chat
-in its own channel, and a what-if: 300 streams with the bot's fusion session allowed more than aiohttp's default 100
-connections (the bot as shipped runs at most 100 answers at once). Per scenario it prints, against the targets:
+Scenarios (`SCENARIOS`, after a short warm-up): 1 stream, 1 long stream (5,000 characters, so follow-ups past
+2,000), 30 and 300 concurrent streams, each /chat in its own channel. The bot's fusion session allows
+`bot.runtime.FUSION_CONNECTION_LIMIT` connections, more than any scenario's streams, so all of them run at once. Per
+scenario it prints, against the targets:
 
 - edits per answer (requests that changed the reply: edits of the original response and follow-ups created);
 - 429 responses from the fake;

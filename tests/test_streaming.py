@@ -168,7 +168,7 @@ async def test_the_reply_wants_text_only_when_it_could_show_it_at_once() -> None
     finishing = asyncio.create_task(reply.finish("final"))
     target.release.release()
     await asyncio.wait_for(finishing, timeout=5)
-    assert reply.wants_text.is_set(), "a finished reply never holds a reader back"
+    assert reply.wants_text.is_set(), "a finished reply never leaves a reader waiting for wants_text"
 
 
 async def test_the_reply_wants_text_again_once_its_turn_comes() -> None:
@@ -184,7 +184,7 @@ async def test_the_reply_wants_text_again_once_its_turn_comes() -> None:
     await reply.finish("first")
 
 
-async def test_at_its_turn_the_editor_shows_what_a_held_back_reader_brings_rather_than_older_text() -> None:
+async def test_at_its_turn_the_editor_wants_text_and_shows_what_the_reader_brings_rather_than_older_text() -> None:
     target = SlowTarget()
     for _ in range(10):
         target.release.release()
@@ -198,7 +198,7 @@ async def test_at_its_turn_the_editor_shows_what_a_held_back_reader_brings_rathe
     reply.start()
     reply.update("first")
     await waiting_for_turn.wait()
-    reply.update("first, older")  # read while the editor waited: a held-back socket may have newer text
+    reply.update("first, older")  # read while the editor waited: a socket left unread may have newer text
     await asyncio.wait_for(reply.wants_text.wait(), timeout=5)  # its turn: the reader is asked for more
     reply.update("first, older, newest")
     await reply.finish("first, older, newest.")

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 GENERATING_MARKER = " \u258c"  # a block cursor after the text while it grows
 _MARKER_ROOM = len(GENERATING_MARKER)
-FRESH_TEXT_WAIT = 0.05  # seconds a reader holding back its source has, at the editor's turn, to bring newer text
+FRESH_TEXT_WAIT = 0.05  # seconds a reader leaving its source unread has, at the editor's turn, to bring newer text
 FINAL_TEXT_GAP = 0.01  # seconds of its turn the final text still waits (at most)
 DEFAULT_MAX_PARTS = 5  # messages one reply may take; past them the whole text is attached as a file
 OVERFLOW_FILENAME = "answer.md"
@@ -105,7 +105,7 @@ class StreamingReply:
     target: ReplyTarget
     live_view: discord.ui.View | None = None
     limit: int = DISCORD_MESSAGE_LIMIT
-    pace: Callable[[str], float] = lambda bucket: 0.0  # seconds to wait after an edit (see bot.ratelimits)
+    pace: Callable[[str], float] = lambda bucket: 0.0  # seconds to wait after an edit (see bot.app.ratelimits)
     marker: str = GENERATING_MARKER
     max_parts: int = DEFAULT_MAX_PARTS
     locale: str | None = None  # of the reader, for the bot's own notes
@@ -121,7 +121,8 @@ class StreamingReply:
     _finishing: asyncio.Event = field(default_factory=asyncio.Event)
     _editor: asyncio.Task[None] | None = None
     wants_text: asyncio.Event = field(default_factory=asyncio.Event)
-    """Set while newer text would be shown at once; a reader may leave its source unread while it is clear."""
+    """Set while newer text would be shown at once; a reader may leave its source unread while it is clear
+    (back-pressure: `FusionClient.stream(wants_text=...)` takes this event)."""
 
     def __post_init__(self) -> None:
         self.wants_text.set()
@@ -185,11 +186,11 @@ class StreamingReply:
                 self.on_gone()
             return False
         finally:
-            self.wants_text.set()  # nothing to wait for any more: never leave a reader held back
+            self.wants_text.set()  # nothing to wait for any more: never leave a reader waiting for `wants_text`
 
     async def _next_text(self, after_turn: bool) -> None:
         """Wait for text to show. Text that came while the editor waited for its turn may not be the newest: a reader
-        holding back its source until `wants_text` (`FusionClient.stream`) gets a moment to bring more."""
+        leaving its source unread until `wants_text` is set (`FusionClient.stream`) gets a moment to bring more."""
         if after_turn and self._wake.is_set() and self._final is None:
             self._wake.clear()
             self.wants_text.set()

@@ -283,7 +283,7 @@ class ChatService:
         return progress.outcome
 
     async def _consume(self, request: ChatRequest, reply: AnswerDisplay, progress: _Answer) -> None:
-        async with aclosing(self.client.stream(request, ready=reply.wants_text)) as events:
+        async with aclosing(self.client.stream(request, wants_text=reply.wants_text)) as events:
             async for event in events:
                 if isinstance(event, TextPiece):
                     progress.text += event.text

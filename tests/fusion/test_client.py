@@ -335,40 +335,41 @@ async def test_unreachable_service_is_reported(session: aiohttp.ClientSession, s
     assert len(sleeps.waits) == 2
 
 
-async def test_a_held_stream_is_read_a_few_times_a_second_and_its_end_noticed(
+async def test_a_stream_whose_reader_wants_no_text_is_read_a_few_times_a_second_and_its_end_noticed(
     session: aiohttp.ClientSession, emulator: EmulatorServer, sleeps: Sleeps
 ) -> None:
     client = make_client(session, emulator.url, sleeps, timeouts=replace(FAST, stream_idle=0.2))
-    ready = asyncio.Event()
-    ready.set()
+    wants_text = asyncio.Event()
+    wants_text.set()
     pieces: list[str] = []
-    async with aclosing(client.stream(ask(client, "hi [emu:length=200][emu:delay=0.01]"), ready=ready)) as events:
+    request = ask(client, "hi [emu:length=200][emu:delay=0.01]")
+    async with aclosing(client.stream(request, wants_text=wants_text)) as events:
         async for event in events:
             if isinstance(event, TextPiece):
                 pieces.append(event.text)
                 if len(pieces) == 1:  # busy for longer than the answer takes, and than the silence limit
-                    ready.clear()
-                    asyncio.get_running_loop().call_later(5.0, ready.set)
+                    wants_text.clear()
+                    asyncio.get_running_loop().call_later(5.0, wants_text.set)
                 continue
             final = event
             break
 
     assert isinstance(final, FinalResult), final
-    assert not ready.is_set(), "the end was noticed while the reader was still busy"
+    assert not wants_text.is_set(), "the end was noticed while the reader was still busy"
     assert "".join(pieces) == final.text and len(final.text) >= 200
     assert len(pieces) <= 6, f"about 40 events came in {len(pieces)} reads, not one read each"
 
 
-async def test_a_held_stream_still_ends_at_the_total_time_limit(
+async def test_a_stream_whose_reader_wants_no_text_still_ends_at_the_total_time_limit(
     session: aiohttp.ClientSession, emulator: EmulatorServer, sleeps: Sleeps
 ) -> None:
     client = make_client(session, emulator.url, sleeps, timeouts=replace(FAST, stream_idle=5, answer_total=0.6))
-    ready = asyncio.Event()
-    ready.set()
-    async with aclosing(client.stream(ask(client, "hi [emu:stall=5]"), ready=ready)) as events:
+    wants_text = asyncio.Event()
+    wants_text.set()
+    async with aclosing(client.stream(ask(client, "hi [emu:stall=5]"), wants_text=wants_text)) as events:
         async for event in events:
             if isinstance(event, TextPiece):
-                ready.clear()  # and never ready again
+                wants_text.clear()  # and never wants text again
                 continue
             final = event
             break

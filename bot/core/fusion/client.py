@@ -33,8 +33,8 @@ from bot.core.fusion.models import ChatRequest, FinalResult, Message, StreamEven
 log = logging.getLogger(__name__)
 
 MAX_PLAIN_BODY = 4 * 1024 * 1024
-# How long a stream is left unread while its reader is busy: how late the end of an answer can be noticed.
-HELD_READ_INTERVAL = 0.5
+# How often a stream is read while its reader wants no text (`wants_text` clear): how late its end can be noticed.
+UNWANTED_TEXT_READ_INTERVAL = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,19 +106,19 @@ class FusionClient:
         raise UpstreamError("the answer ended without a result")  # _attempts always ends with a result
 
     async def stream(
-        self, request: ChatRequest, *, picture: bool = False, ready: asyncio.Event | None = None
+        self, request: ChatRequest, *, picture: bool = False, wants_text: asyncio.Event | None = None
     ) -> AsyncIterator[StreamEvent]:
         """Text pieces as they arrive, then one `FinalResult` or `StreamFailed`. Close it to cancel the call.
 
-        `ready`, when given, is set while the caller can use more text. While it is clear the connection is read
-        only every `HELD_READ_INTERVAL` seconds (or as soon as it is set), so the events sent meanwhile wait in the
-        socket and arrive together, as one piece: one read instead of one per event, for a reply that can only be
-        edited a few times a second anyway. Each read has the time limits of the call; the silence limit does not
-        count the time left unread.
+        `wants_text`, when given, is set while the caller can use more text (back-pressure). While it is clear the
+        connection is read only every `UNWANTED_TEXT_READ_INTERVAL` seconds (or as soon as it is set), so the events
+        sent meanwhile wait in the socket and arrive together, as one piece: one read instead of one per event, for
+        a reply that can only be edited a few times a second anyway. Each read has the time limits of the call; the
+        silence limit does not count the time left unread.
         """
         received: list[str] = []
         try:
-            async for event in self._attempts(request.model_copy(update={"stream": True}), picture, ready):
+            async for event in self._attempts(request.model_copy(update={"stream": True}), picture, wants_text):
                 if isinstance(event, TextPiece):
                     received.append(event.text)
                 yield event
@@ -127,13 +127,13 @@ class FusionClient:
             yield StreamFailed(error, "".join(received))
 
     async def _attempts(
-        self, request: ChatRequest, picture: bool, ready: asyncio.Event | None
+        self, request: ChatRequest, picture: bool, wants_text: asyncio.Event | None
     ) -> AsyncIterator[TextPiece | FinalResult]:
         """Run the call, retrying while nothing has been received and the failure is safe to retry."""
         for attempt in range(1, self._retry.attempts + 1):
             assembler = AnswerAssembler(model=request.mh_model_name)
             try:
-                async for piece in self._one_call(request, assembler, picture, ready):
+                async for piece in self._one_call(request, assembler, picture, wants_text):
                     yield piece
                 yield assembler.result()
                 return
@@ -147,7 +147,7 @@ class FusionClient:
                 await self._sleep(delay)
 
     async def _one_call(
-        self, request: ChatRequest, assembler: AnswerAssembler, picture: bool, ready: asyncio.Event | None
+        self, request: ChatRequest, assembler: AnswerAssembler, picture: bool, wants_text: asyncio.Event | None
     ) -> AsyncIterator[TextPiece]:
         clock = _Deadlines(self._timeouts, picture)
         try:
@@ -163,7 +163,7 @@ class FusionClient:
         except aiohttp.ClientError as exc:
             raise ServiceUnreachableError(f"{type(exc).__name__}: {exc}") from exc
         plain = response.status >= 400 or not _is_event_stream(response)  # one JSON body, read whole
-        async with response, aclosing(_read_chunks(response, clock, None if plain else ready)) as chunks:
+        async with response, aclosing(_read_chunks(response, clock, None if plain else wants_text)) as chunks:
             if plain:
                 if text := assembler.accept(await _plain_body(response, chunks)):
                     yield TextPiece(text)
@@ -243,8 +243,9 @@ class _ReadWatchdog:
 
     A stream delivers an event every few tens of milliseconds; arming a fresh timeout around each read cost more
     CPU than parsing the event. The timer is armed for the current deadline; when it fires, it moves on to the next
-    deadline if data came meanwhile, and otherwise fails the pending read with `FusionTimeoutError`. While reading
-    is `held`, the service's silence is not counted.
+    deadline if data came meanwhile, and otherwise fails the pending read with `FusionTimeoutError`. While the
+    connection is left unread because the reader wants no text (`text_unwanted`), the service's silence is not
+    counted.
     """
 
     def __init__(self, clock: _Deadlines, content: aiohttp.StreamReader) -> None:
@@ -252,7 +253,7 @@ class _ReadWatchdog:
         self._content = content
         self._loop = asyncio.get_running_loop()
         self._last_read_at: float | None = None
-        self._held = False
+        self._text_unwanted = False  # the connection is being left unread, as its reader wants no text
         self._timer = self._arm()
 
     def saw_data(self) -> None:
@@ -263,13 +264,14 @@ class _ReadWatchdog:
             self._timer = self._arm()
 
     @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        """While the caller is not reading, the service's silence does not count; it restarts when reading does."""
-        self._held = True
+    def text_unwanted(self) -> Iterator[None]:
+        """While the connection is left unread, as the reader wants no text, the service's silence does not count;
+        it restarts when reading does."""
+        self._text_unwanted = True
         try:
             yield
         finally:
-            self._held = False
+            self._text_unwanted = False
             if self._last_read_at is not None:
                 self._last_read_at = self._loop.time()
 
@@ -281,7 +283,9 @@ class _ReadWatchdog:
         return self._loop.call_at(when, self._check)
 
     def _check(self) -> None:
-        phase, seconds, when = self._clock.next_deadline(self._loop.time() if self._held else self._last_read_at)
+        # While the reader wants no text, the silence so far is not counted: it is as if data had come just now.
+        counted_since = self._loop.time() if self._text_unwanted else self._last_read_at
+        phase, seconds, when = self._clock.next_deadline(counted_since)
         if when > self._loop.time():
             self._timer = self._loop.call_at(when, self._check)
         else:
@@ -289,16 +293,16 @@ class _ReadWatchdog:
 
 
 async def _read_chunks(
-    response: aiohttp.ClientResponse, clock: _Deadlines, ready: asyncio.Event | None
+    response: aiohttp.ClientResponse, clock: _Deadlines, wants_text: asyncio.Event | None
 ) -> AsyncIterator[bytes]:
-    """The body as the network delivers it, each wait bounded by the current phase's limit; with `ready`, read only
-    while it is set, or every `HELD_READ_INTERVAL` seconds."""
+    """The body as the network delivers it, each wait bounded by the current phase's limit; with `wants_text`, read
+    only while it is set, or every `UNWANTED_TEXT_READ_INTERVAL` seconds."""
     watchdog = _ReadWatchdog(clock, response.content)
     try:
         while True:
-            if ready is not None and not ready.is_set():
-                with watchdog.held(), _socket_unread(response):
-                    await _until_set(ready, clock.until(HELD_READ_INTERVAL))
+            if wants_text is not None and not wants_text.is_set():
+                with watchdog.text_unwanted(), _socket_unread(response):
+                    await _until_set(wants_text, clock.until(UNWANTED_TEXT_READ_INTERVAL))
             try:
                 chunk = await response.content.readany()
             except aiohttp.ClientError as exc:
