@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.core.store import MigrationError, Store, StoreError
-from bot.core.store.migrations import discover_migrations, migrate
-from bot.core.store.store import connect
+from bot.core.store.migrations import discover_migrations
+from bot.core.store.sqlite import connect
+from bot.core.store.sqlite.migrate import migrate
 
 REAL_MIGRATIONS = discover_migrations()
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.core.fusion import Message
-from bot.core.store import ContextBudget, DrawUsage, GenerationStatus, ImageGeneration, Store, pictures
+from bot.core.store import ContextBudget, DrawUsage, GenerationStatus, ImageGeneration, Store
+from bot.core.store.sqlite import pictures
 
 BUDGET = ContextBudget(max_messages=40, max_tokens=4000)
 

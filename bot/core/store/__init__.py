@@ -1,22 +1,66 @@
-"""The bot's memory in SQLite (aiosqlite): conversations, settings, pictures and usage. No Discord here."""
+"""The bot's memory: conversations, settings, pictures and usage, behind one contract. No Discord here.
+
+The shared contract, the same for every backend: `contract` (what a backend promises, and one `Protocol` per
+consumer of just the methods it uses), `records` (the values it takes and hands back), `context` (which turns go
+into a request), `rows` (stored rows read tolerantly) and `migrations` (each dialect's schema files). The one
+backend today is SQLite (`sqlite/`, on aiosqlite), exported here as `Store`, the name the bot knows it by.
+"""
 
 from bot.core.store.context import ContextBudget, estimate_tokens
-from bot.core.store.migrations import MigrationError, StoreError
-from bot.core.store.pictures import DrawUsage, GenerationStatus, ImageGeneration
-from bot.core.store.rows import Turn
-from bot.core.store.servers import ServerSettings
-from bot.core.store.store import CONSOLE_CHANNEL_ID, Exchange, Store
+from bot.core.store.contract import (
+    AccessRecords,
+    AnswerRecords,
+    BotState,
+    ChannelSwitch,
+    ChatRecords,
+    ConsoleRecords,
+    ConversationRecords,
+    DrawRecords,
+    ExchangeRecords,
+    MigrationError,
+    PictureLookup,
+    RepairRecords,
+    ServerControls,
+    StoreBackend,
+    StoreError,
+)
+from bot.core.store.records import (
+    CONSOLE_CHANNEL_ID,
+    DrawUsage,
+    Exchange,
+    GenerationStatus,
+    ImageGeneration,
+    ServerSettings,
+    Turn,
+)
+from bot.core.store.sqlite import SQLiteStore
+
+Store = SQLiteStore  # the SQLite store, under the name the rest of the bot has always used
 
 __all__ = [
     "CONSOLE_CHANNEL_ID",
+    "AccessRecords",
+    "AnswerRecords",
+    "BotState",
+    "ChannelSwitch",
+    "ChatRecords",
+    "ConsoleRecords",
     "ContextBudget",
+    "ConversationRecords",
+    "DrawRecords",
     "DrawUsage",
     "Exchange",
+    "ExchangeRecords",
     "GenerationStatus",
     "ImageGeneration",
     "MigrationError",
+    "PictureLookup",
+    "RepairRecords",
+    "SQLiteStore",
+    "ServerControls",
     "ServerSettings",
     "Store",
+    "StoreBackend",
     "StoreError",
     "Turn",
     "estimate_tokens",

@@ -1,8 +1,9 @@
 """Stored rows read back as values, whatever an older or newer version (or a hand edit) wrote in them.
 
-A JSON column that does not hold what this version expects is read as its empty value and reported once at
-WARNING, naming the table, row and column but never the value (it may quote someone's message), so that one bad
-row never stops a channel or a server from being served.
+Backend-neutral: a row is a sequence of column values, and a JSON column holds its text (`str` or `bytes`). A JSON
+column that does not hold what this version expects is read as its empty value and reported once at WARNING,
+naming the table, row and column but never the value (it may quote someone's message), so that one bad row never
+stops a channel or a server from being served.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+from bot.core.store.records import Turn
 
 log = logging.getLogger(__name__)
 
@@ -20,23 +22,6 @@ TURN_COLUMNS = (
     "request_options"
 )
 _reported: set[tuple[str, object, str]] = set()
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """One stored turn of a channel's conversation."""
-
-    id: int
-    channel_id: int
-    role: str  # "user" or "assistant" as this version writes them; a row of another version may say otherwise
-    content: str
-    author_id: int | None
-    author_name: str | None
-    message_ids: tuple[int, ...]
-    complete: bool
-    created_at: float
-    updated_at: float
-    request_options: dict[str, Any] = field(default_factory=dict)  # an answer's options, for Regenerate
 
 
 def turn_from_row(row: Sequence[Any]) -> Turn:

@@ -1,57 +1,21 @@
-"""Picture requests and usage in the store: what was asked, how it ended, and how much each user drew lately.
+"""Picture requests and usage in the SQLite store: what was asked, how it ended, and how much each user drew lately.
 
-A mixin of `Store`: it shares the store's one connection and lock (see `bot.core.store.store` for the policy).
-Quotas and cooldowns are read from the picture requests themselves, so a restart cannot reset them.
+A part of `SQLiteStore`, on its one connection and lock (see `connection.py`). Quotas and cooldowns are read from
+the picture requests themselves, so a restart cannot reset them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
 
-import aiosqlite
-
-UsageKind = Literal["chat", "draw"]
-GenerationStatus = Literal["queued", "drawing", "done", "refused", "failed", "cancelled"]
-UNFINISHED: tuple[GenerationStatus, ...] = ("queued", "drawing")
+from bot.core.store.records import UNFINISHED, DrawUsage, GenerationStatus, ImageGeneration, UsageKind
+from bot.core.store.sqlite.connection import Connected
 
 
 def in_list(values: Sequence[object]) -> str:
     """`(?, ?, ...)`, one placeholder per value, for an SQL `IN` whose values are bound: right for any count."""
     return f"({', '.join('?' * len(values))})"
-
-
-@dataclass(frozen=True, slots=True)
-class ImageGeneration:
-    """A picture request with everything needed to draw it again (buttons work after a restart)."""
-
-    channel_id: int
-    user_id: int
-    prompt: str
-    model: str
-    size: str
-    seed: int
-    scale: int
-    controlnet: str = ""
-    guild_id: int | None = None
-    status: GenerationStatus = "queued"
-    message_id: int | None = None
-    error: str | None = None
-    id: int | None = None
-    created_at: float | None = None
-    finished_at: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DrawUsage:
-    """One user's pictures in a window: those drawn (charged), the oldest of them, and the latest request taken."""
-
-    drawn: int
-    oldest_drawn_at: float | None
-    latest_accepted_at: float | None
 
 
 _GENERATION_COLUMNS = (
@@ -60,11 +24,8 @@ _GENERATION_COLUMNS = (
 )
 
 
-class PictureRecords:
+class PictureRecords(Connected):
     """The store's picture requests and usage events."""
-
-    _conn: aiosqlite.Connection
-    _lock: asyncio.Lock
 
     async def add_generation(self, generation: ImageGeneration) -> int:
         """Store a picture request; return its id (the key its buttons carry)."""

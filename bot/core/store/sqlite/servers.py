@@ -1,39 +1,22 @@
-"""Server controls in the store: where and for whom the bot works in a server, its defaults there, and the chat
-cooldown. A mixin of `Store`, sharing its one connection and lock (see `bot.core.store.store` for the policy).
+"""Server controls in the SQLite store: where and for whom the bot works in a server, its defaults there, and the
+chat cooldown. A part of `SQLiteStore`, on its one connection and lock (see `connection.py`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-import aiosqlite
-
+from bot.core.store.records import AllowList, ServerSettings
 from bot.core.store.rows import json_object
+from bot.core.store.sqlite.connection import Connected
 
-AllowList = Literal["channels", "roles"]
 _ALLOW_TABLES = {"channels": ("guild_allowed_channels", "channel_id"), "roles": ("guild_allowed_roles", "role_id")}
 
 
-@dataclass(frozen=True, slots=True)
-class ServerSettings:
-    """A server's controls. Empty allow lists mean no restriction."""
-
-    guild_id: int
-    allowed_channels: frozenset[int] = frozenset()
-    allowed_roles: frozenset[int] = frozenset()
-    defaults: dict[str, Any] = field(default_factory=dict)  # model, size, temperature
-    chat_cooldown_seconds: float = 0.0
-
-
-class ServerRecords:
+class ServerRecords(Connected):
     """The store's per-server controls."""
-
-    _conn: aiosqlite.Connection
-    _lock: asyncio.Lock
 
     async def server_settings(self, guild_id: int) -> ServerSettings:
         async with self._lock:

@@ -1,0 +1,68 @@
+"""The SQLite store: everything the bot remembers, in one file on one connection (the policy is `connection.py`).
+
+Its parts share that connection: conversations (`turns.py`), pictures and usage (`pictures.py`), server controls
+(`servers.py`); the bot's own state by key is here. It keeps every rule of `bot.core.store.contract`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from pathlib import Path
+
+from bot.core.store.contract import StoreError
+from bot.core.store.migrations import Migration, discover_migrations
+from bot.core.store.sqlite.connection import connect
+from bot.core.store.sqlite.migrate import migrate
+from bot.core.store.sqlite.pictures import PictureRecords
+from bot.core.store.sqlite.servers import ServerRecords
+from bot.core.store.sqlite.turns import TurnRecords
+
+log = logging.getLogger(__name__)
+
+
+class SQLiteStore(TurnRecords, PictureRecords, ServerRecords):
+    """Everything the bot remembers. Open with `SQLiteStore.open(path)`; close when done."""
+
+    @classmethod
+    async def open(cls, path: Path, *, migrations: list[Migration] | None = None) -> SQLiteStore:
+        """Open (or create) the database and bring its schema up to date."""
+        try:
+            conn = await connect(path)
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(f"cannot open the database at {path}: {error}") from error
+        try:
+            version = await migrate(conn, discover_migrations(dialect="sqlite") if migrations is None else migrations)
+        except sqlite3.DatabaseError as error:
+            await conn.close()
+            raise StoreError(f"cannot use the database at {path}: {error}") from error
+        except BaseException:
+            await conn.close()
+            raise
+        log.info("store open at %s (schema version %d)", path, version)
+        return cls(conn)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._conn.execute("PRAGMA optimize")
+            await self._conn.close()
+
+    async def __aenter__(self) -> SQLiteStore:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def state(self, key: str) -> str | None:
+        async with self._lock:
+            rows = list(await self._conn.execute_fetchall("SELECT value FROM bot_state WHERE key = ?", (key,)))
+        return rows[0][0] if rows else None
+
+    async def set_state(self, key: str, value: str) -> None:
+        async with self._lock:
+            await self._conn.execute(
+                "INSERT INTO bot_state (key, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (key, value, time.time()),
+            )
