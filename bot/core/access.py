@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.core.durations import describe_wait
 from bot.core.errors import UserFacingError
-from bot.core.store import ServerSettings, Store
+from bot.core.store import AccessRecords, ServerSettings
 
 MAX_LISTED = 10
 NO_DMS = "This bot does not answer direct messages. Please use it in a server."
@@ -55,7 +55,7 @@ def refusal(place: Place, server: ServerSettings | None, *, dms_allowed: bool) -
 class Access:
     """Applies a server's controls, read from the store at each use (so `/config` takes effect at once)."""
 
-    store: Store
+    store: AccessRecords
     dms_allowed: bool = True
     dm_chat_cooldown_seconds: float = 0.0
     clock: Callable[[], float] = time.time

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from bot.core.downloads import DownloadError, Picture, PictureDownloader
 from bot.core.errors import UserFacingError
 from bot.core.fusion import ChatRequest, FinalResult, FusionClient, Message, StreamFailed, TextPiece
-from bot.core.store import ContextBudget, Store
+from bot.core.store import AnswerRecords, ChatRecords, ContextBudget
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class _Answer:
 @dataclass
 class ChatService:
     client: FusionClient
-    store: Store
+    store: ChatRecords
     budget: ContextBudget
     downloader: PictureDownloader | None = None
     _streams: dict[int, asyncio.Task[None]] = field(default_factory=dict)
@@ -323,7 +323,7 @@ class ChatService:
 class _AnswerJournal:
     """Keeps in the store what a repair after a crash needs."""
 
-    store: Store
+    store: AnswerRecords
     answer_id: int
 
     async def messages(self, message_ids: list[int]) -> None:

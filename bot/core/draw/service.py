@@ -21,7 +21,7 @@ from bot.core.draw.options import DrawSpec
 from bot.core.draw.queue import DrawQueue, DrawRefusedError, Ticket
 from bot.core.durations import describe_wait
 from bot.core.fusion import FusionClient, FusionError, Message, ModerationError, UnsupportedModelError
-from bot.core.store import GenerationStatus, ImageGeneration, Store
+from bot.core.store import DrawRecords, GenerationStatus, ImageGeneration
 
 log = logging.getLogger(__name__)
 NOT_SHOWN = "the picture could not be shown in Discord"
@@ -98,7 +98,7 @@ class DrawLimits:
 @dataclass
 class DrawService:
     client: FusionClient
-    store: Store
+    store: DrawRecords
     downloader: PictureDownloader
     queue: DrawQueue
     limits: DrawLimits = field(default_factory=DrawLimits)
