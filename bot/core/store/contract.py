@@ -11,7 +11,8 @@ Every backend keeps these rules, whatever its database:
 - a database it cannot use raises `StoreError` (or `MigrationError`) with a message saying what to do.
 
 `StoreBackend` is all of it, what the code that opens and closes a store holds. `tests/store/test_contract.py`
-checks that the SQLite store (`bot.core.store.sqlite`) has every method here, with the same signature.
+checks that the SQLite store (`bot.core.store.sqlite`) has every method here, with the same signature. What no
+store holds, the work each process owns in memory, is named in `bot.core.process_state`.
 """
 
 from __future__ import annotations
