@@ -33,7 +33,8 @@ from bot.config import Settings
 from bot.core.downloads import DownloadError, PictureDownloader
 from bot.core.fusion import FinalResult, FusionClient, TextPiece
 from bot.core.store import CONSOLE_CHANNEL_ID, ContextBudget, Exchange, Store
-from bot.runtime import context_budget, fusion_client, new_http_session
+from bot.runtime import context_budget
+from bot.services import open_services
 
 T = TypeVar("T")
 
@@ -376,20 +377,16 @@ async def run_console(
             out.write(f"(using the built-in emulator at {url})\n")
         else:
             settings.require("FUSION_API_KEY")
-        store = await stack.enter_async_context(await Store.open(settings.database_path))
-        session = await stack.enter_async_context(new_http_session())
-        downloader = await stack.enter_async_context(
-            PictureDownloader(
-                # The emulator serves its pictures on 127.0.0.1.
-                allow_private=settings.image_fetch_allow_private or use_emulator,
-                timeout=settings.image_fetch_timeout,
+        services = await stack.enter_async_context(
+            # The emulator serves its pictures on 127.0.0.1.
+            open_services(
+                settings, fusion_url=url, allow_private_downloads=settings.image_fetch_allow_private or use_emulator
             )
         )
-        pictures = PictureSaver(downloader, settings.database_path.parent / "pictures")
-        client = fusion_client(session, settings, url=url)
+        pictures = PictureSaver(services.downloader, settings.database_path.parent / "pictures")
         console = Console(
-            client,
-            store,
+            services.fusion,
+            services.store,
             context_budget(settings),
             pictures,
             logs=logs,

@@ -11,8 +11,8 @@ import json
 import logging
 import signal
 from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
 
-import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -25,12 +25,10 @@ from bot.app.streaming import ReplyTarget
 from bot.config import Settings
 from bot.core.access import Access
 from bot.core.chat import ChatService, DisplayFor
-from bot.core.downloads import PictureDownloader
-from bot.core.draw import DrawLimits, DrawMenu, DrawQueue, DrawService, QueueLimits
+from bot.core.draw import DrawMenu, DrawService
 from bot.core.errors import ServiceError, UserFacingError
-from bot.core.fusion import FusionClient
 from bot.core.store import Store
-from bot.runtime import context_budget, fusion_client, new_http_session
+from bot.services import Services, open_services
 
 log = logging.getLogger(__name__)
 
@@ -101,16 +99,17 @@ async def send_private(interaction: discord.Interaction, message: str) -> None:
 
 
 class FusionBot(commands.Bot):
-    """The bot, with the services its cogs use: `store`, `access`, `fusion`, `chat`, `draws` and `draw_menu`."""
+    """The bot, handed the services its cogs use (`bot.services`); without them, it opens its own in `setup_hook`
+    and closes them when it closes (tests and benchmarks)."""
 
-    store: Store
-    access: Access
-    fusion: FusionClient
-    chat: ChatService
-    draws: DrawService
-    draw_menu: DrawMenu
-
-    def __init__(self, settings: Settings, *, extensions: tuple[str, ...] = EXTENSIONS, **options: object) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        services: Services | None = None,
+        extensions: tuple[str, ...] = EXTENSIONS,
+        **options: object,
+    ) -> None:
         self.rate_limits = RateLimitWatch()
         super().__init__(
             http_trace=self.rate_limits.trace_config(),
@@ -129,25 +128,39 @@ class FusionBot(commands.Bot):
         # edit of every streamed answer, and discord.py builds a Message from each: at 300 answers at once that was a
         # third of the bot's CPU. The parsers table is discord.py's own dispatch by event name.
         self._connection.parsers["MESSAGE_UPDATE"] = _ignore_event
-        self._session: aiohttp.ClientSession | None = None
-        self._downloader: PictureDownloader | None = None
+        self._services = services
+        self._own_services = AsyncExitStack()
         self._shutdown: asyncio.Task[None] | None = None
 
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeError("the bot's services are opened in setup_hook")
+        return self._services
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
+
+    @property
+    def access(self) -> Access:
+        return self.services.access
+
+    @property
+    def chat(self) -> ChatService:
+        return self.services.chat
+
+    @property
+    def draws(self) -> DrawService:
+        return self.services.draws
+
+    @property
+    def draw_menu(self) -> DrawMenu:
+        return self.services.draw_menu
+
     async def setup_hook(self) -> None:
-        self.store = await Store.open(self.settings.database_path)
-        self.access = Access(
-            self.store,
-            dms_allowed=self.settings.direct_messages_enabled,
-            dm_chat_cooldown_seconds=self.settings.dm_chat_cooldown_seconds,
-        )
-        self._session = new_http_session()
-        self._downloader = PictureDownloader(
-            allow_private=self.settings.image_fetch_allow_private, timeout=self.settings.image_fetch_timeout
-        )
-        self.fusion = fusion_client(self._session, self.settings)
-        self.chat = ChatService(self.fusion, self.store, context_budget(self.settings), self._downloader)
-        self.draw_menu = DrawMenu.from_settings(self.settings)
-        self.draws = draw_service(self.settings, self.fusion, self.store, self._downloader)
+        if self._services is None:
+            self._services = await self._own_services.enter_async_context(open_services(self.settings))
         for extension in self._extensions:
             await self.load_extension(extension)  # each repairs what a dead process left of its own (`bot.app.repair`)
         await self.tree.set_translator(FusionTranslator())
@@ -216,37 +229,28 @@ class FusionBot(commands.Bot):
         await asyncio.shield(self._shutdown)
 
     async def _shut_down(self) -> None:
-        if hasattr(self, "chat"):
+        if self._services is not None:  # while Discord is still there to show them interrupted
             await self.chat.close()
-        if hasattr(self, "draws"):
             await self.draws.close()
         await super().close()
-        if self._downloader is not None:
-            await self._downloader.close()
-        if self._session is not None:
-            await self._session.close()
-        if hasattr(self, "store"):
-            await self.store.close()
+        await self._own_services.aclose()
+
+
+def bot_of(interaction: discord.Interaction) -> FusionBot:
+    """The bot an interaction reached, with its services: where buttons and command groups, which discord.py makes
+    without the cog, find them."""
+    return interaction.client  # type: ignore[return-value]
 
 
 def _ignore_event(data: object) -> None:
     """An event the bot does not use, dropped before discord.py parses it."""
 
 
-def draw_service(settings: Settings, client: FusionClient, store: Store, downloader: PictureDownloader) -> DrawService:
-    limits = QueueLimits(
-        max_drawing=settings.draw_max_concurrent,
-        max_drawing_per_server=settings.draw_max_concurrent_per_server,
-        max_waiting=settings.draw_max_waiting,
-    )
-    return DrawService(client, store, downloader, DrawQueue(limits), DrawLimits.from_settings(settings))
-
-
 async def run_bot(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM, then shut down gracefully."""
     point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
     assert settings.discord_token is not None
-    async with FusionBot(settings) as bot:
+    async with open_services(settings) as services, FusionBot(settings, services=services) as bot:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, lambda: asyncio.create_task(bot.close()))

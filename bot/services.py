@@ -1,0 +1,72 @@
+"""The services every front end shares, built once: the store, the HTTP session and the fusion client on it, the
+picture downloader, the access rules, the chat and picture services and the picture menu.
+
+`open_services` opens them in order under one `AsyncExitStack` and closes them in reverse, in the style of
+discord.py's `examples/advanced_startup.py`: `python -m bot` hands them to the Discord bot, the console uses them
+alone. Nothing here knows Discord.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.core.access import Access
+from bot.core.chat import ChatService
+from bot.core.downloads import PictureDownloader
+from bot.core.draw import DrawLimits, DrawMenu, DrawQueue, DrawService, QueueLimits
+from bot.core.fusion import FusionClient
+from bot.core.store import Store
+from bot.runtime import context_budget, fusion_client, new_http_session
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    store: Store
+    fusion: FusionClient
+    downloader: PictureDownloader
+    access: Access
+    chat: ChatService
+    draws: DrawService
+    draw_menu: DrawMenu
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings, *, fusion_url: str | None = None, allow_private_downloads: bool | None = None
+) -> AsyncIterator[Services]:
+    """Open every service for `settings`; `fusion_url` replaces FUSION_API_URL (the console's emulator), and
+    `allow_private_downloads` IMAGE_FETCH_ALLOW_PRIVATE. Answers and pictures still in progress at the end are
+    interrupted and marked before the store closes."""
+    async with AsyncExitStack() as stack:
+        store = await stack.enter_async_context(await Store.open(settings.database_path))
+        session = await stack.enter_async_context(new_http_session())
+        allow_private = allow_private_downloads
+        if allow_private is None:
+            allow_private = settings.image_fetch_allow_private
+        downloader = await stack.enter_async_context(
+            PictureDownloader(allow_private=allow_private, timeout=settings.image_fetch_timeout)
+        )
+        fusion = fusion_client(session, settings, url=fusion_url)
+        chat = ChatService(fusion, store, context_budget(settings), downloader)
+        stack.push_async_callback(chat.close)
+        draws = draw_service(settings, fusion, store, downloader)
+        stack.push_async_callback(draws.close)
+        access = Access(
+            store,
+            dms_allowed=settings.direct_messages_enabled,
+            dm_chat_cooldown_seconds=settings.dm_chat_cooldown_seconds,
+        )
+        yield Services(settings, store, fusion, downloader, access, chat, draws, DrawMenu.from_settings(settings))
+
+
+def draw_service(settings: Settings, client: FusionClient, store: Store, downloader: PictureDownloader) -> DrawService:
+    limits = QueueLimits(
+        max_drawing=settings.draw_max_concurrent,
+        max_drawing_per_server=settings.draw_max_concurrent_per_server,
+        max_waiting=settings.draw_max_waiting,
+    )
+    return DrawService(client, store, downloader, DrawQueue(limits), DrawLimits.from_settings(settings))
