@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cogs.chat.chat_cog import ChatCog, RegenerateButton, StopButton
+from cogs.chat.buttons import RegenerateButton, StopButton
+from cogs.chat.chat_cog import ChatCog
 from cogs.chat.conversations_cog import ChannelCommands, ConversationsCog
 
 if TYPE_CHECKING:
@@ -14,6 +15,6 @@ if TYPE_CHECKING:
 
 async def setup(bot: FusionBot) -> None:
     bot.add_dynamic_items(StopButton, RegenerateButton)
-    await bot.add_cog(ChatCog(bot))
-    await bot.add_cog(ConversationsCog(bot))
+    await bot.add_cog(ChatCog(bot, bot.services))
+    await bot.add_cog(ConversationsCog(bot, bot.services))
     bot.tree.add_command(ChannelCommands(bot))

@@ -13,11 +13,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app.i18n import translate
-from cogs.chat.chat_cog import CHAT_BUTTONS
+from cogs.chat.buttons import CHAT_BUTTONS
 from cogs.chat.conversations import ChannelConversations, ChannelTurns
 
 if TYPE_CHECKING:
     from bot.app.client import FusionBot
+    from bot.services import Services
 
 NO_CONTENT_INTENT = (
     "Channel conversations are off: {reason}. Slash commands work as usual. See the README's Discord setup."
@@ -66,13 +67,13 @@ class ChannelCommands(app_commands.Group, name="channel", description="How the b
 class ConversationsCog(commands.Cog):
     """Hands every message to the channel conversations."""
 
-    def __init__(self, bot: FusionBot) -> None:
+    def __init__(self, bot: FusionBot, services: Services) -> None:
         self.bot = bot
-        settings = bot.settings
+        settings = services.settings
         self.conversations = ChannelConversations(
-            bot.chat,
-            bot.store,
-            bot.access,
+            services.chat,
+            services.store,
+            services.access,
             lambda target_for, locale: bot.answer_displays(target_for, CHAT_BUTTONS, locale),
             threads=settings.conversation_threads,
             ping_author=settings.reply_pings_author,

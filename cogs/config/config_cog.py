@@ -10,18 +10,15 @@ from typing import TYPE_CHECKING, Literal
 import discord
 from discord import app_commands
 
+from bot.app.client import bot_of
 from bot.app.i18n import translate
 from bot.core.durations import describe_wait
 from bot.core.store import ServerSettings
 
 if TYPE_CHECKING:
-    from bot.app.client import FusionBot
+    pass
 
 MAX_COOLDOWN_SECONDS = 24 * 3600.0
-
-
-def _bot(interaction: discord.Interaction) -> FusionBot:
-    return interaction.client  # type: ignore[return-value]
 
 
 def describe_server(server: ServerSettings, *, dms_allowed: bool) -> str:
@@ -62,19 +59,19 @@ class ConfigCommands(app_commands.Group, name="config", description="This server
     async def channel(
         self, interaction: discord.Interaction, channel: discord.TextChannel, allowed: bool = True
     ) -> None:
-        await _bot(interaction).store.set_allowed(_guild(interaction), "channels", channel.id, allowed)
+        await bot_of(interaction).store.set_allowed(_guild(interaction), "channels", channel.id, allowed)
         await self._show(interaction, f"{channel.mention} {'added to' if allowed else 'removed from'} the channels.")
 
     @app_commands.command(name="role", description="Allow a role to use the bot, or take it off the list.")
     @app_commands.describe(role="The role", allowed="On the list of roles that may use the bot")
     async def role(self, interaction: discord.Interaction, role: discord.Role, allowed: bool = True) -> None:
-        await _bot(interaction).store.set_allowed(_guild(interaction), "roles", role.id, allowed)
+        await bot_of(interaction).store.set_allowed(_guild(interaction), "roles", role.id, allowed)
         await self._show(interaction, f"{role.mention} {'added to' if allowed else 'removed from'} the roles.")
 
     @app_commands.command(name="clear", description="Empty a list: the bot works in every channel, or for everyone.")
     @app_commands.describe(which="The list to empty")
     async def clear(self, interaction: discord.Interaction, which: Literal["channels", "roles"]) -> None:
-        await _bot(interaction).store.clear_allowed(_guild(interaction), which)
+        await bot_of(interaction).store.clear_allowed(_guild(interaction), which)
         await self._show(interaction, f"The {which} list is empty: no restriction.")
 
     @app_commands.command(name="defaults", description="Set this server's defaults for /chat and /draw.")
@@ -92,7 +89,7 @@ class ConfigCommands(app_commands.Group, name="config", description="This server
         temperature: app_commands.Range[float, 0.01, 2.0] | None = None,
         reset: bool = False,
     ) -> None:
-        bot = _bot(interaction)
+        bot = bot_of(interaction)
         checked = bot.draw_menu.spec("check", model=model, size=size, seed=0)  # raises for an unoffered option
         changes = {"model": model and checked.model, "size": size and checked.size, "temperature": temperature}
         if reset:
@@ -102,23 +99,23 @@ class ConfigCommands(app_commands.Group, name="config", description="This server
 
     @defaults.autocomplete("model")
     async def _models(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        names = _bot(interaction).draw_menu.models_matching(typed)
+        names = bot_of(interaction).draw_menu.models_matching(typed)
         return [app_commands.Choice(name=name, value=name) for name in names]
 
     @defaults.autocomplete("size")
     async def _sizes(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=s, value=s) for s in _bot(interaction).draw_menu.sizes_matching(typed)]
+        return [app_commands.Choice(name=s, value=s) for s in bot_of(interaction).draw_menu.sizes_matching(typed)]
 
     @app_commands.command(name="chat-cooldown", description="Least time between a member's questions (0: none).")
     @app_commands.describe(seconds="Seconds, 0 to 86400")
     async def chat_cooldown(
         self, interaction: discord.Interaction, seconds: app_commands.Range[float, 0.0, MAX_COOLDOWN_SECONDS]
     ) -> None:
-        await _bot(interaction).store.set_chat_cooldown(_guild(interaction), seconds)
+        await bot_of(interaction).store.set_chat_cooldown(_guild(interaction), seconds)
         await self._show(interaction, "Chat cooldown updated.")
 
     async def _show(self, interaction: discord.Interaction, done: str) -> None:
-        bot = _bot(interaction)
+        bot = bot_of(interaction)
         server = await bot.store.server_settings(_guild(interaction))
         summary = describe_server(server, dms_allowed=bot.settings.direct_messages_enabled)
         text = translate(f"{done}\n{summary}".strip(), interaction.locale)

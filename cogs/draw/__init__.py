@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cogs.draw.draw_cog import CancelButton, DrawCog, RerollButton, RetryButton, VariationsButton
+from cogs.draw.buttons import CancelButton, RerollButton, RetryButton, VariationsButton
+from cogs.draw.draw_cog import DrawCog
 
 if TYPE_CHECKING:
     from bot.app.client import FusionBot
@@ -13,4 +14,4 @@ if TYPE_CHECKING:
 
 async def setup(bot: FusionBot) -> None:
     bot.add_dynamic_items(CancelButton, RerollButton, VariationsButton, RetryButton)
-    await bot.add_cog(DrawCog(bot))
+    await bot.add_cog(DrawCog(bot, bot.services))
