@@ -719,11 +719,11 @@ def table(scenario: Scenario, rows: list[tuple[str, str, str, str]]) -> str:
 
 
 PROFILE_AREAS = (
-    ("reading the fusion stream (bot/chat.py _consume)", "bot/chat.py", "_consume"),
-    ("editing the reply (bot/streaming.py _edit_until_final)", "bot/streaming.py", "_edit_until_final"),
+    ("reading the fusion stream (bot/core/chat.py _consume)", "bot/core/chat.py", "_consume"),
+    ("editing the reply (bot/app/streaming.py _edit_until_final)", "bot/app/streaming.py", "_edit_until_final"),
     ("gateway events (discord/gateway.py received_message)", "discord/gateway.py", "received_message"),
     ("  of which MESSAGE_UPDATE (discord/state.py parse_message_update)", "discord/state.py", "parse_message_update"),
-    ("/chat set-up (bot/chat.py answer)", "bot/chat.py", "answer"),
+    ("/chat set-up (bot/core/chat.py answer)", "bot/core/chat.py", "answer"),
 )
 WAITING = ("poll", "select", "run_until_complete", "run_forever")  # the loop waiting in epoll (uvloop: in C)
 

@@ -10,7 +10,7 @@ meaning (see `bot.app.i18n`): `reason` is itself a message, `wait` a duration, `
 from __future__ import annotations
 
 MESSAGES: tuple[tuple[str, str], ...] = (
-    # bot/chat.py
+    # bot/core/chat.py
     ("The bot is restarting. Please ask again in a minute.", "机器人正在重启，请一分钟后再提问。"),  # noqa: RUF001
     ("*(The answer reached its length limit.)*", "*（回答已达到长度上限。）*"),  # noqa: RUF001
     ("The picture could not be downloaded: downloads are not set up.", "图片无法下载：下载功能未配置。"),  # noqa: RUF001
@@ -32,7 +32,7 @@ MESSAGES: tuple[tuple[str, str], ...] = (
         "Bot requires {permissions} permission(s) to run this command.",
         "机器人需要以下权限才能运行此命令：{permissions}。",  # noqa: RUF001
     ),
-    # bot/access.py
+    # bot/core/access.py
     ("This bot does not answer direct messages. Please use it in a server.", "本机器人不回复私信，请在服务器中使用。"),  # noqa: RUF001
     (
         "The bot is not used in this channel on this server. Try: {channels}",
@@ -44,7 +44,7 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ),
     ("Please wait {wait} before your next question on this server.", "请等待 {wait}后再在此服务器上提问。"),
     ("Please wait {wait} before your next question in direct messages.", "请等待 {wait}后再在私信中提问。"),
-    # bot/downloads.py
+    # bot/core/downloads.py
     ("The picture could not be downloaded. Please try again.", "图片下载失败，请重试。"),  # noqa: RUF001
     ("The picture's address is not allowed, so it was not downloaded.", "图片地址不被允许，因此没有下载。"),  # noqa: RUF001
     ("The picture is larger than the upload limit of {size}.", "图片超过了 {size} 的上传上限。"),
@@ -66,7 +66,7 @@ MESSAGES: tuple[tuple[str, str], ...] = (
         "The picture could not be downloaded: its server cannot be reached. Please try again.",
         "图片下载失败：无法连接到图片所在的服务器，请重试。",  # noqa: RUF001
     ),
-    # bot/fusion/errors.py
+    # bot/core/fusion/errors.py
     ("The chat service failed to answer. Please try again later.", "聊天服务未能作答，请稍后再试。"),  # noqa: RUF001
     (
         "The bot's API credentials were refused. An administrator needs to check its keys.",
@@ -99,7 +99,7 @@ MESSAGES: tuple[tuple[str, str], ...] = (
         "The service took too long to answer ({phase}, {seconds} s). Please try again.",
         "服务响应超时（{phase}，{seconds} 秒），请重试。",  # noqa: RUF001
     ),
-    # bot/draw/service.py
+    # bot/core/draw/service.py
     ("The bot is restarting. Please try again in a minute.", "机器人正在重启，请一分钟后再试。"),  # noqa: RUF001
     (
         "Interrupted: the bot was restarting. Press Retry to draw it again.",
@@ -120,7 +120,7 @@ MESSAGES: tuple[tuple[str, str], ...] = (
         "You have used your {quota} picture(s) for the last 24 hours. Try again in {wait}.",
         "你已用完过去 24 小时内的 {quota} 张图片额度。请在 {wait}后再试。",
     ),
-    # bot/draw/queue.py
+    # bot/core/draw/queue.py
     (
         "You already have a picture waiting in the queue. Wait until it starts, or cancel it.",
         "你已有一张图片在队列中等待。请等它开始绘制，或者取消它。",  # noqa: RUF001
@@ -129,7 +129,7 @@ MESSAGES: tuple[tuple[str, str], ...] = (
         "The picture queue is full ({count} waiting). Please try again in a few minutes.",
         "图片队列已满（{count} 个等待中），请几分钟后再试。",  # noqa: RUF001
     ),
-    # bot/draw/options.py
+    # bot/core/draw/options.py
     (
         "There is no model called {model} here. Choose one of: {choices}.",
         "这里没有名为 {model} 的模型。请从以下选项中选择：{choices}。",  # noqa: RUF001
@@ -143,7 +143,7 @@ MESSAGES: tuple[tuple[str, str], ...] = (
         "未知的 ControlNet {controlnet}。请从以下选项中选择：{choices}。",  # noqa: RUF001
     ),
     ("The {option} must be between {low} and {high}.", "{option}必须在 {low} 到 {high} 之间。"),
-    # bot/draw/reply.py
+    # cogs/draw/reply.py
     ("Waiting to draw: next in line ({waiting} waiting).", "等待绘制：下一个就轮到你（{waiting} 个等待中）。"),  # noqa: RUF001
     (
         "Waiting to draw: number {place} in line ({waiting} waiting).",
@@ -151,7 +151,7 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ),
     ("Drawing\u2026 {seconds} s", "正在绘制\u2026 {seconds} 秒"),
     ("Requested by {name}", "请求者：{name}"),  # noqa: RUF001
-    # cogs/chat.py
+    # cogs/chat/chat_cog.py
     (
         "Only the person who asked, or a member with Manage Messages, can use this button.",
         "只有提问者或拥有“管理消息”权限的成员才能使用此按钮。",
@@ -159,7 +159,7 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ("This answer is not being written any more.", "这条回答已不在生成中。"),
     ("This answer is no longer stored, so it cannot be regenerated.", "这条回答已不再保存，因此无法重新生成。"),  # noqa: RUF001
     ("This answer is still being written.", "这条回答仍在生成中。"),
-    # bot/chat.py, bot/streaming.py
+    # bot/core/chat.py, bot/app/answers.py, bot/app/streaming.py
     ("(no answer)", "（没有回答）"),  # noqa: RUF001
     (
         "Too long for {count} messages: the whole answer will be attached as answer.md.",
@@ -169,17 +169,17 @@ MESSAGES: tuple[tuple[str, str], ...] = (
         "Too long for {count} messages: the whole answer is attached as answer.md.",
         "超出 {count} 条消息的长度：完整回答已作为 answer.md 附上。",  # noqa: RUF001
     ),
-    # bot/conversations.py
+    # cogs/chat/conversations.py
     ("Too many messages are waiting for an answer in this channel.", "这个频道里等待回答的消息太多了。"),
     ("Please send yours again in a moment.", "请稍后再发送你的消息。"),
-    # bot/buttons.py
+    # bot/app/buttons.py
     ("This button does not belong to this channel.", "此按钮不属于这个频道。"),
     (
         "In a server, only members with Manage Messages can reset the conversation.",
         "在服务器中，只有拥有“管理消息”权限的成员才能重置对话。",  # noqa: RUF001
     ),
     ("Conversation cleared: the next /chat starts afresh.", "对话已清除：下一次 /chat 将重新开始。"),  # noqa: RUF001
-    # cogs/conversations.py
+    # cogs/chat/conversations_cog.py
     (
         "Channel conversations are off: {reason}. Slash commands work as usual. See the README's Discord setup.",
         "频道对话已关闭：{reason}。斜杠命令照常可用。请参阅 README 中的 Discord 设置说明。",  # noqa: RUF001
@@ -191,7 +191,7 @@ MESSAGES: tuple[tuple[str, str], ...] = (
         "我会回复此频道中的每条消息。使用 `/channel disable` 可以停止。",
     ),
     ("I will answer here only when mentioned or replied to.", "在这里，我只在被提及或被回复时作答。"),  # noqa: RUF001
-    # cogs/draw.py
+    # cogs/draw/draw_cog.py
     (
         "Only the person who asked, or a member with Manage Server, can cancel this picture.",
         "只有提出请求的人或拥有“管理服务器”权限的成员才能取消这张图片。",
@@ -214,7 +214,7 @@ MESSAGES: tuple[tuple[str, str], ...] = (
         "-# {total} waiting in all servers; at most {limit} drawn at once.",
         "-# 所有服务器共有 {total} 个在等待；最多同时绘制 {limit} 个。",  # noqa: RUF001
     ),
-    # cogs/config.py
+    # cogs/config/config_cog.py
     ("**Channels:** all", "**频道：** 全部"),  # noqa: RUF001
     ("**Channels:** {channels}", "**频道：** {channels}"),  # noqa: RUF001
     ("**Roles:** everyone", "**身份组：** 所有人"),  # noqa: RUF001

@@ -1,7 +1,7 @@
 """Errors meant for the person who used a command: shown to them privately, not logged as the bot's failures.
 
 `UserFacingError` is the one base: the command tree's error handler and the buttons show any of them as a short
-private answer. Refusals (`bot.core.access`, `bot.chat`) carry their message; failures of a service the bot
+private answer. Refusals (`bot.core.access`, `bot.core.chat`) carry their message; failures of a service the bot
 depends on (`bot.core.fusion.errors`, `bot.core.downloads`) are `ServiceError`s, whose message is fixed per kind
 and whose `str()` adds the technical detail for logs.
 """
