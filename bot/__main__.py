@@ -23,7 +23,7 @@ from discord.ext import commands
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.core.store import StoreError
-from bot.core.store.store import BUSY_TIMEOUT_MS
+from bot.core.store.sqlite import BUSY_TIMEOUT_MS
 from bot.logs import setup_logging
 from bot.runtime import run
 

@@ -32,7 +32,7 @@ from typing import TextIO, TypeVar
 from bot.config import Settings
 from bot.core.downloads import DownloadError, PictureDownloader
 from bot.core.fusion import FinalResult, FusionClient, TextPiece
-from bot.core.store import CONSOLE_CHANNEL_ID, ContextBudget, Exchange, Store
+from bot.core.store import CONSOLE_CHANNEL_ID, ConsoleRecords, ContextBudget, Exchange
 from bot.runtime import context_budget
 from bot.services import open_services
 
@@ -243,7 +243,7 @@ class Console:
     def __init__(
         self,
         client: FusionClient,
-        store: Store,
+        store: ConsoleRecords,
         budget: ContextBudget,
         pictures: PictureSaver,
         *,

@@ -18,14 +18,14 @@ from bot.core.chat import ChatService
 from bot.core.downloads import PictureDownloader
 from bot.core.draw import DrawLimits, DrawMenu, DrawQueue, DrawService, QueueLimits
 from bot.core.fusion import FusionClient
-from bot.core.store import Store
+from bot.core.store import DrawRecords, Store, StoreBackend
 from bot.runtime import context_budget, fusion_client, new_http_session
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     settings: Settings
-    store: Store
+    store: StoreBackend
     fusion: FusionClient
     downloader: PictureDownloader
     access: Access
@@ -63,7 +63,9 @@ async def open_services(
         yield Services(settings, store, fusion, downloader, access, chat, draws, DrawMenu.from_settings(settings))
 
 
-def draw_service(settings: Settings, client: FusionClient, store: Store, downloader: PictureDownloader) -> DrawService:
+def draw_service(
+    settings: Settings, client: FusionClient, store: DrawRecords, downloader: PictureDownloader
+) -> DrawService:
     limits = QueueLimits(
         max_drawing=settings.draw_max_concurrent,
         max_drawing_per_server=settings.draw_max_concurrent_per_server,

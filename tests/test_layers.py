@@ -32,7 +32,9 @@ def test_every_core_module_imports_without_discord() -> None:
     )
     assert result.returncode == 0, result.stderr
     imported = result.stdout.split()
-    assert {"bot.core.chat", "bot.core.store.store", "bot.core.fusion.client", "bot.core.draw.service"} <= set(imported)
+    assert {"bot.core.chat", "bot.core.store.sqlite.turns", "bot.core.fusion.client", "bot.core.draw.service"} <= set(
+        imported
+    )
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -27,7 +27,7 @@ from bot.core.access import Access
 from bot.core.chat import ChatService, DisplayFor
 from bot.core.draw import DrawMenu, DrawService
 from bot.core.errors import ServiceError, UserFacingError
-from bot.core.store import Store
+from bot.core.store import StoreBackend
 from bot.services import Services, open_services
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ class FusionBot(commands.Bot):
         return self._services
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StoreBackend:
         return self.services.store
 
     @property

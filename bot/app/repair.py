@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import discord
 
 from bot.core.chunking import DISCORD_MESSAGE_LIMIT, split_bounded
-from bot.core.store import Store
+from bot.core.store import RepairRecords
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ _PLACEHOLDER = "\u2026"
 ViewFor = Callable[[int], discord.ui.View]
 
 
-async def repair_answers(client: discord.Client, store: Store, view_for: ViewFor) -> int:
+async def repair_answers(client: discord.Client, store: RepairRecords, view_for: ViewFor) -> int:
     """Finish the answers a dead process was writing; `view_for(answer_id)` gives their Regenerate button.
     Return how many there were."""
     answers = await store.answers_being_written()
@@ -58,7 +58,7 @@ async def repair_answers(client: discord.Client, store: Store, view_for: ViewFor
     return len(answers)
 
 
-async def repair_pictures(client: discord.Client, store: Store, view_for: ViewFor) -> int:
+async def repair_pictures(client: discord.Client, store: RepairRecords, view_for: ViewFor) -> int:
     """Finish the picture requests a dead process had queued or was drawing (they cost no quota); `view_for`
     gives their Retry button. Return how many there were."""
     abandoned = await store.abandon_unfinished_generations(error=ABANDONED_ERROR)
