@@ -31,7 +31,7 @@ from bot.app.streaming import ReplyTarget
 from bot.core.access import Access, AccessRefusedError, Place
 from bot.core.chat import Asker, ChatService, DisplayFor
 from bot.core.errors import UserFacingError
-from bot.core.store import Store
+from bot.core.store import ChannelSwitch
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class ChannelConversations:
     """Answers the messages that want an answer; `displays` shows them (with their buttons)."""
 
     chat: ChatService
-    store: Store
+    store: ChannelSwitch
     access: Access
     displays: Callable[[Callable[[Sequence[int]], ReplyTarget], str | None], DisplayFor]  # `FusionBot.answer_displays`
     threads: bool = False
