@@ -119,7 +119,7 @@ class StreamingReply:
     _shown: list[_Shown] = field(default_factory=list)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _finishing: asyncio.Event = field(default_factory=asyncio.Event)
-    _editor: asyncio.Task[None] | None = None
+    _editor: asyncio.Task[bool] | None = None
     wants_text: asyncio.Event = field(default_factory=asyncio.Event)
     """Set while newer text would be shown at once; a reader may leave its source unread while it is clear
     (back-pressure: `FusionClient.stream(wants_text=...)` takes this event)."""
