@@ -1,5 +1,5 @@
-"""The store's contract and its backends agree: every consumer's protocol is part of the whole, and the SQLite
-store has every method of the whole with the same signature (a second backend joins `BACKENDS`)."""
+"""The store's contract and its backends agree: every consumer's protocol is part of the whole, and each backend
+(`BACKENDS`: the SQLite and the PostgreSQL store) has every method of the whole with the same signature."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import inspect
 import pytest
 
 from bot.core.store import contract
+from bot.core.store.postgresql import PostgresStore
 from bot.core.store.sqlite import SQLiteStore
 
-BACKENDS = [SQLiteStore]
+BACKENDS = [SQLiteStore, PostgresStore]
 CONSUMER_PROTOCOLS = [
     contract.AccessRecords,
     contract.ChatRecords,

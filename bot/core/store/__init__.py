@@ -2,8 +2,10 @@
 
 The shared contract, the same for every backend: `contract` (what a backend promises, and one `Protocol` per
 consumer of just the methods it uses), `records` (the values it takes and hands back), `context` (which turns go
-into a request), `rows` (stored rows read tolerantly) and `migrations` (each dialect's schema files). The one
-backend today is SQLite (`sqlite/`, on aiosqlite), exported here as `Store`, the name the bot knows it by.
+into a request), `rows` (stored rows read tolerantly) and `migrations` (each dialect's schema files). The
+backends: SQLite (`sqlite/`, on aiosqlite), exported here as `Store`, the name the bot knows it by, and PostgreSQL
+(`postgresql/`, on asyncpg) as `PostgresStore`, for several processes sharing one database (not yet chosen by any
+setting).
 """
 
 from bot.core.store.context import ContextBudget, estimate_tokens
@@ -24,6 +26,7 @@ from bot.core.store.contract import (
     StoreBackend,
     StoreError,
 )
+from bot.core.store.postgresql import PostgresStore
 from bot.core.store.records import (
     CONSOLE_CHANNEL_ID,
     DrawUsage,
@@ -55,6 +58,7 @@ __all__ = [
     "ImageGeneration",
     "MigrationError",
     "PictureLookup",
+    "PostgresStore",
     "RepairRecords",
     "SQLiteStore",
     "ServerControls",

@@ -1,8 +1,8 @@
 """Schema migrations: numbered SQL files per dialect in the `migrations` package, found here and applied by each
-backend (`bot.core.store.sqlite.migrate`) in order, one transaction each.
+backend (`bot.core.store.sqlite.migrate`, `bot.core.store.postgresql.migrate`) in order, one transaction each.
 
 `migrations/sqlite/0003_add_things.sql` brings a SQLite database to version 3; each backend has its dialect's
-folder (`migrations/postgresql/` will sit beside it), numbered on its own. The files are the package's data, found
+folder (`migrations/postgresql/` beside it), numbered on its own. The files are the package's data, found
 through `importlib.resources`, so an installed wheel finds them wherever it runs; finding none is an error, since
 an empty schema would only fail later. Every backend records the applied versions in `schema_migrations`, rolls a
 failed file back whole (leaving the database at the version before it), and refuses a database whose version is
@@ -21,7 +21,7 @@ from typing import Literal
 from bot.core.store.contract import MigrationError, StoreError
 
 MIGRATIONS_PACKAGE = "migrations"
-Dialect = Literal["sqlite"]  # a folder of `migrations`; "postgresql" joins with its backend
+Dialect = Literal["sqlite", "postgresql"]  # a folder of `migrations` each
 _FILE_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
 
 
