@@ -73,3 +73,19 @@ def refuse_newer(current: int, newest: int) -> None:
             f"the database is at schema version {current}, newer than this version of fusionbot knows "
             f"({newest}); run a newer fusionbot or restore a backup made for this one"
         )
+
+
+def newest_version(migrations: list[Migration]) -> int:
+    """The version the migrations bring a database to; an empty set is refused: an empty schema would only fail
+    later."""
+    if not migrations:
+        raise MigrationError("no migrations to apply: an empty schema would only fail later")
+    return migrations[-1].version
+
+
+def pending(migrations: list[Migration], current: int, target: int | None = None) -> list[Migration]:
+    """The migrations a database at version `current` still needs, up to `target` (default: all of them); a
+    database made by a newer fusionbot is refused (`refuse_newer`)."""
+    newest = newest_version(migrations)
+    refuse_newer(current, newest)
+    return [m for m in migrations if current < m.version <= (newest if target is None else target)]

@@ -1,4 +1,5 @@
-"""Stored rows read back as values, whatever an older or newer version (or a hand edit) wrote in them.
+"""Stored rows read back as values, whatever an older or newer version (or a hand edit) wrote in them, and the
+columns an update of a turn writes: what every backend shares of its rows.
 
 Backend-neutral: a row is a sequence of column values, and a JSON column holds its text (`str` or `bytes`). A JSON
 column that does not hold what this version expects is read as its empty value and reported once at WARNING,
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
-from bot.core.store.records import Turn
+from bot.core.store.context import estimate_tokens
+from bot.core.store.records import AllowList, ServerSettings, Turn
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +24,46 @@ TURN_COLUMNS = (
     "id, channel_id, role, content, author_id, author_name, message_ids, complete, created_at, updated_at, "
     "request_options"
 )
+ALLOW_TABLES: dict[AllowList, tuple[str, str]] = {
+    "channels": ("guild_allowed_channels", "channel_id"),
+    "roles": ("guild_allowed_roles", "role_id"),
+}
 _reported: set[tuple[str, object, str]] = set()
+
+
+def turn_changes(
+    *,
+    content: str | None = None,
+    complete: bool | None = None,
+    message_ids: Sequence[int] | None = None,
+    writing: bool | None = None,
+) -> dict[str, Any]:
+    """The columns an update of a turn sets, by name (what is None stays as it is); `updated_at` always."""
+    changes: dict[str, Any] = {"updated_at": time.time()}
+    if writing is not None:
+        changes["writing"] = writing
+    if content is not None:
+        changes |= {"content": content, "tokens": estimate_tokens(content)}
+    if complete is not None:
+        changes["complete"] = complete
+    if message_ids is not None:
+        changes["message_ids"] = json.dumps(list(message_ids))
+    return changes
+
+
+def server_settings_from(
+    guild_id: int, guild: Sequence[Any] | None, channels: Sequence[Sequence[Any]], roles: Sequence[Sequence[Any]]
+) -> ServerSettings:
+    """A server's controls from its `guilds` row (`defaults, chat_cooldown_seconds`; None: never set) and the
+    rows of its allowed channels and roles."""
+    defaults = guild_defaults(guild_id, guild[0]) if guild is not None else {}
+    return ServerSettings(
+        guild_id,
+        allowed_channels=frozenset(row[0] for row in channels),
+        allowed_roles=frozenset(row[0] for row in roles),
+        defaults=defaults,
+        chat_cooldown_seconds=guild[1] if guild is not None else 0.0,
+    )
 
 
 def turn_from_row(row: Sequence[Any]) -> Turn:
@@ -39,6 +81,11 @@ def turn_from_row(row: Sequence[Any]) -> Turn:
         updated_at=row[9],
         request_options=json_object(row[10], table="conversation_turns", key=row[0], column="request_options"),
     )
+
+
+def guild_defaults(guild_id: int, stored: object) -> dict[str, Any]:
+    """A server's stored defaults (model, size, temperature), or {} (reported) if the column holds anything else."""
+    return json_object(stored, table="guilds", key=guild_id, column="defaults")
 
 
 def json_object(stored: object, *, table: str, key: object, column: str) -> dict[str, Any]:

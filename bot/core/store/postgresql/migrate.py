@@ -11,7 +11,7 @@ import time
 import asyncpg
 
 from bot.core.store.contract import MigrationError
-from bot.core.store.migrations import Migration, discover_migrations, refuse_newer
+from bot.core.store.migrations import Migration, discover_migrations, newest_version, pending, refuse_newer
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +35,13 @@ async def migrate(
 ) -> int:
     """Apply the pending migrations up to `target` (default: all); return the database's version."""
     migrations = discover_migrations(dialect="postgresql") if migrations is None else migrations
-    if not migrations:
-        raise MigrationError("no migrations to apply: an empty schema would only fail later")
-    newest = migrations[-1].version
+    newest = newest_version(migrations)
     async with conn.transaction():
         await _lock(conn)
         await conn.execute(_VERSION_TABLE)  # under the lock: two processes never create it at once
         current = await schema_version(conn)
-    refuse_newer(current, newest)
-    for migration in migrations:
-        if current < migration.version <= (newest if target is None else target):
-            current = await _apply(conn, migration, newest)
+    for migration in pending(migrations, current, target):
+        current = await _apply(conn, migration, newest)
     return current
 
 

@@ -12,9 +12,7 @@ import asyncpg
 
 from bot.core.store.postgresql.pool import Pooled
 from bot.core.store.records import AllowList, ServerSettings
-from bot.core.store.rows import json_object
-
-_ALLOW_TABLES = {"channels": ("guild_allowed_channels", "channel_id"), "roles": ("guild_allowed_roles", "role_id")}
+from bot.core.store.rows import ALLOW_TABLES, guild_defaults, server_settings_from
 
 
 class ServerRecords(Pooled):
@@ -27,18 +25,11 @@ class ServerRecords(Pooled):
             )
             channels = await conn.fetch("SELECT channel_id FROM guild_allowed_channels WHERE guild_id = $1", guild_id)
             roles = await conn.fetch("SELECT role_id FROM guild_allowed_roles WHERE guild_id = $1", guild_id)
-        defaults, cooldown = (_defaults(guild_id, row[0]), row[1]) if row is not None else ({}, 0.0)
-        return ServerSettings(
-            guild_id,
-            allowed_channels=frozenset(row[0] for row in channels),
-            allowed_roles=frozenset(row[0] for row in roles),
-            defaults=defaults,
-            chat_cooldown_seconds=cooldown,
-        )
+        return server_settings_from(guild_id, row, channels, roles)
 
     async def set_allowed(self, guild_id: int, which: AllowList, item_id: int, allowed: bool) -> None:
         """Add a channel or role to the server's allow list, or take it off."""
-        table, column = _ALLOW_TABLES[which]
+        table, column = ALLOW_TABLES[which]
         async with self._pool.acquire() as conn, conn.transaction():
             await _ensure_guild(conn, guild_id)
             if allowed:
@@ -51,7 +42,7 @@ class ServerRecords(Pooled):
                 await conn.execute(f"DELETE FROM {table} WHERE guild_id = $1 AND {column} = $2", guild_id, item_id)
 
     async def clear_allowed(self, guild_id: int, which: AllowList) -> None:
-        table, _ = _ALLOW_TABLES[which]
+        table, _ = ALLOW_TABLES[which]
         await self._pool.execute(f"DELETE FROM {table} WHERE guild_id = $1", guild_id)
 
     async def update_server_defaults(self, guild_id: int, changes: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +50,7 @@ class ServerRecords(Pooled):
         async with self._pool.acquire() as conn, conn.transaction():
             await _ensure_guild(conn, guild_id)
             stored = await conn.fetchval("SELECT defaults FROM guilds WHERE guild_id = $1 FOR UPDATE", guild_id)
-            defaults = _defaults(guild_id, stored) | changes
+            defaults = guild_defaults(guild_id, stored) | changes
             defaults = {name: value for name, value in defaults.items() if value is not None}
             await conn.execute(
                 "UPDATE guilds SET defaults = $1, updated_at = $2 WHERE guild_id = $3",
@@ -84,7 +75,3 @@ async def _ensure_guild(conn: asyncpg.Connection, guild_id: int) -> None:
     await conn.execute(
         "INSERT INTO guilds (guild_id, updated_at) VALUES ($1, $2) ON CONFLICT DO NOTHING", guild_id, time.time()
     )
-
-
-def _defaults(guild_id: int, stored: object) -> dict[str, Any]:
-    return json_object(stored, table="guilds", key=guild_id, column="defaults")

@@ -18,7 +18,7 @@ from bot.core.fusion import Message
 from bot.core.store.context import ContextBudget, ContextTurn, estimate_tokens, select_context
 from bot.core.store.postgresql.pool import Pooled
 from bot.core.store.records import Exchange, Role, Turn
-from bot.core.store.rows import TURN_COLUMNS, turn_from_row
+from bot.core.store.rows import TURN_COLUMNS, turn_changes, turn_from_row
 
 _NO_TURN_LIMIT = 2**63 - 1
 
@@ -105,15 +105,7 @@ class TurnRecords(Pooled):
     ) -> None:
         """Change a stored turn: its text as an answer grows, its completeness, the messages that show it, and
         whether it is being written (until its end is recorded)."""
-        changes: dict[str, Any] = {"updated_at": time.time()}
-        if writing is not None:
-            changes["writing"] = writing
-        if content is not None:
-            changes |= {"content": content, "tokens": estimate_tokens(content)}
-        if complete is not None:
-            changes["complete"] = complete
-        if message_ids is not None:
-            changes["message_ids"] = json.dumps(list(message_ids))
+        changes = turn_changes(content=content, complete=complete, message_ids=message_ids, writing=writing)
         assignments = ", ".join(f"{column} = ${number}" for number, column in enumerate(changes, start=2))
         await self._pool.execute(
             f"UPDATE conversation_turns SET {assignments} WHERE id = $1", turn_id, *changes.values()

@@ -11,7 +11,7 @@ import time
 import aiosqlite
 
 from bot.core.store.contract import MigrationError
-from bot.core.store.migrations import Migration, discover_migrations, refuse_newer
+from bot.core.store.migrations import Migration, discover_migrations, newest_version, pending, refuse_newer
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +38,11 @@ async def migrate(
     starting on the same new database never apply a file twice.
     """
     migrations = discover_migrations(dialect="sqlite") if migrations is None else migrations
-    if not migrations:
-        raise MigrationError("no migrations to apply: an empty schema would only fail later")
-    newest = migrations[-1].version
+    newest = newest_version(migrations)
     await conn.execute(_VERSION_TABLE)
     current = await schema_version(conn)
-    refuse_newer(current, newest)
-    for migration in migrations:
-        if current < migration.version <= (newest if target is None else target):
-            current = await _apply(conn, migration, newest)
+    for migration in pending(migrations, current, target):
+        current = await _apply(conn, migration, newest)
     return current
 
 

@@ -9,10 +9,8 @@ import time
 from typing import Any
 
 from bot.core.store.records import AllowList, ServerSettings
-from bot.core.store.rows import json_object
+from bot.core.store.rows import ALLOW_TABLES, guild_defaults, server_settings_from
 from bot.core.store.sqlite.connection import Connected
-
-_ALLOW_TABLES = {"channels": ("guild_allowed_channels", "channel_id"), "roles": ("guild_allowed_roles", "role_id")}
 
 
 class ServerRecords(Connected):
@@ -31,18 +29,11 @@ class ServerRecords(Connected):
             roles = await self._conn.execute_fetchall(
                 "SELECT role_id FROM guild_allowed_roles WHERE guild_id = ?", (guild_id,)
             )
-        defaults, cooldown = (_defaults(guild_id, rows[0][0]), rows[0][1]) if rows else ({}, 0.0)
-        return ServerSettings(
-            guild_id,
-            allowed_channels=frozenset(row[0] for row in channels),
-            allowed_roles=frozenset(row[0] for row in roles),
-            defaults=defaults,
-            chat_cooldown_seconds=cooldown,
-        )
+        return server_settings_from(guild_id, rows[0] if rows else None, channels, roles)
 
     async def set_allowed(self, guild_id: int, which: AllowList, item_id: int, allowed: bool) -> None:
         """Add a channel or role to the server's allow list, or take it off."""
-        table, column = _ALLOW_TABLES[which]
+        table, column = ALLOW_TABLES[which]
         async with self._lock:
             await self._ensure_guild(guild_id)
             if allowed:
@@ -55,7 +46,7 @@ class ServerRecords(Connected):
                 )
 
     async def clear_allowed(self, guild_id: int, which: AllowList) -> None:
-        table, _ = _ALLOW_TABLES[which]
+        table, _ = ALLOW_TABLES[which]
         async with self._lock:
             await self._conn.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
 
@@ -64,7 +55,7 @@ class ServerRecords(Connected):
         async with self._lock:
             await self._ensure_guild(guild_id)
             rows = await self._conn.execute_fetchall("SELECT defaults FROM guilds WHERE guild_id = ?", (guild_id,))
-            defaults = _defaults(guild_id, next(iter(rows))[0]) | changes
+            defaults = guild_defaults(guild_id, next(iter(rows))[0]) | changes
             defaults = {name: value for name, value in defaults.items() if value is not None}
             await self._conn.execute(
                 "UPDATE guilds SET defaults = ?, updated_at = ? WHERE guild_id = ?",
@@ -84,7 +75,3 @@ class ServerRecords(Connected):
         await self._conn.execute(
             "INSERT OR IGNORE INTO guilds (guild_id, updated_at) VALUES (?, ?)", (guild_id, time.time())
         )
-
-
-def _defaults(guild_id: int, stored: object) -> dict[str, Any]:
-    return json_object(stored, table="guilds", key=guild_id, column="defaults")
