@@ -132,11 +132,13 @@ class ChatService:
         options: dict[str, Any] | None = None,
         max_picture_bytes: int = DEFAULT_UPLOAD_LIMIT,
         name_speakers: bool = False,
+        guild_id: int | None = None,
     ) -> Outcome:
         """Store the question, stream the answer into its display, store the answer; return how it ended.
 
         With `name_speakers` (a channel several people talk in), each question in the context carries its
-        author's display name, so the model can tell them apart.
+        author's display name, so the model can tell them apart. `guild_id` is the channel's server (None: a
+        direct message), stored with both turns so that the process running its shard repairs the answer.
         """
         self._refuse_if_closing()
         chosen = {name: value for name, value in (options or {}).items() if value is not None}
@@ -149,6 +151,7 @@ class ChatService:
             author_name=asker.display_name,
             name_speakers=name_speakers,
             request_options=chosen,
+            guild_id=guild_id,
         )
         request = self.client.new_request(exchange.messages, user_id=str(asker.user_id), **chosen)
         self._claim(exchange.answer_id)

@@ -73,6 +73,7 @@ class ChatCog(commands.Cog):
             options={"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens},
             max_picture_bytes=interaction.filesize_limit,
             name_speakers=interaction.guild is not None,  # the channel's context is shared by its members
+            guild_id=interaction.guild_id,
         )
 
     @app_commands.command(name="reset", description="Forget this channel's conversation; the next /chat starts afresh.")

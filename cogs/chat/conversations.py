@@ -209,6 +209,7 @@ class ChannelConversations:
                         self.displays(lambda _: target, incoming.locale),
                         options=options,
                         name_speakers=incoming.guild_id is not None,
+                        guild_id=incoming.guild_id,
                     )
                 finally:
                     target.close()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.core.fusion import Message
-from bot.core.store import ContextBudget, DrawUsage, GenerationStatus, ImageGeneration, Store
+from bot.core.store import ContextBudget, DrawUsage, GenerationStatus, ImageGeneration, Shards, Store
 from bot.core.store.sqlite import pictures
 
 BUDGET = ContextBudget(max_messages=40, max_tokens=4000)
@@ -202,3 +203,34 @@ async def test_bot_state_is_kept_across_restarts(tmp_path: Path) -> None:
         await store.set_state("commands", "def")
     async with await Store.open(tmp_path / "bot.db") as store:
         assert await store.state("commands") == "def"
+
+
+GUILD_ON_SHARD_0 = 0 << 22 | 4  # (guild_id >> 22) % 2 == 0
+GUILD_ON_SHARD_1 = 1 << 22 | 4
+
+
+async def test_each_process_finds_only_its_own_shards_unfinished_answers(store: Store) -> None:
+    in_shard_0 = await store.start_exchange(10, "q", BUDGET, guild_id=GUILD_ON_SHARD_0)
+    in_shard_1 = await store.start_exchange(11, "q", BUDGET, guild_id=GUILD_ON_SHARD_1)
+    in_a_dm = await store.start_exchange(12, "q", BUDGET)
+
+    first, second = Shards(2, frozenset({0})), Shards(2, frozenset({1}))
+    assert [t.id for t in await store.answers_being_written(first)] == [in_shard_0.answer_id, in_a_dm.answer_id]
+    assert [t.id for t in await store.answers_being_written(second)] == [in_shard_1.answer_id]
+    assert len(await store.answers_being_written()) == 3
+    assert (await store.turn(in_shard_1.question_id)).guild_id == GUILD_ON_SHARD_1  # type: ignore[union-attr]
+
+
+async def test_each_process_abandons_only_its_own_shards_unfinished_pictures(store: Store) -> None:
+    on_shard_1 = await store.add_generation(replace(picture_request(7, 1.0), guild_id=GUILD_ON_SHARD_1))
+    in_a_dm = await store.add_generation(picture_request(7, 2.0))
+
+    abandoned = await store.abandon_unfinished_generations("interrupted", Shards(2, frozenset({1})))
+    assert [generation.id for generation in abandoned] == [on_shard_1]
+    assert (await store.generation(in_a_dm)).status == "queued"  # type: ignore[union-attr]
+    assert [g.id for g in await store.abandon_unfinished_generations("x", Shards(2, frozenset({0})))] == [in_a_dm]
+
+
+def test_shards_refuse_ids_outside_their_count() -> None:
+    with pytest.raises(ValueError, match="not shards of 2"):
+        Shards(2, frozenset({2}))

@@ -256,9 +256,18 @@ class DrawService:
         if generation is None or outcome.picture is None:
             return
         await self.store.append_turn(
-            generation.channel_id, "user", outcome.spec.drawing_prompt(), author_id=generation.user_id
+            generation.channel_id,
+            "user",
+            outcome.spec.drawing_prompt(),
+            author_id=generation.user_id,
+            guild_id=generation.guild_id,
         )
-        await self.store.append_turn(generation.channel_id, "assistant", f"[picture: {outcome.picture.filename}]")
+        await self.store.append_turn(
+            generation.channel_id,
+            "assistant",
+            f"[picture: {outcome.picture.filename}]",
+            guild_id=generation.guild_id,
+        )
 
 
 def _generation(spec: DrawSpec, requester: Requester, now: float) -> ImageGeneration:

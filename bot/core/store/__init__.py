@@ -34,7 +34,9 @@ from bot.core.store.records import (
     GenerationStatus,
     ImageGeneration,
     ServerSettings,
+    Shards,
     Turn,
+    shard_of,
 )
 from bot.core.store.sqlite import SQLiteStore
 
@@ -63,9 +65,11 @@ __all__ = [
     "SQLiteStore",
     "ServerControls",
     "ServerSettings",
+    "Shards",
     "Store",
     "StoreBackend",
     "StoreError",
     "Turn",
     "estimate_tokens",
+    "shard_of",
 ]

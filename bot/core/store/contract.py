@@ -30,6 +30,7 @@ from bot.core.store.records import (
     ImageGeneration,
     Role,
     ServerSettings,
+    Shards,
     Turn,
     UsageKind,
 )
@@ -82,6 +83,7 @@ class ExchangeRecords(AnswerRecords, Protocol):
         author_name: str | None = None,
         name_speakers: bool = False,
         request_options: Mapping[str, Any] | None = None,
+        guild_id: int | None = None,
     ) -> Exchange: ...
 
 
@@ -154,15 +156,19 @@ class DrawRecords(PictureLookup, Protocol):
         author_name: str | None = None,
         complete: bool = True,
         request_options: Mapping[str, Any] | None = None,
+        guild_id: int | None = None,
     ) -> int: ...
 
 
 class RepairRecords(AnswerRecords, Protocol):
-    """What the start-up repair (`bot.app.repair`) uses: the answers and pictures a stopped process left open."""
+    """What the start-up repair (`bot.app.repair`) uses: the answers and pictures a stopped process left open
+    (in cluster mode, those on the repairing process's shards)."""
 
-    async def answers_being_written(self) -> list[Turn]: ...
+    async def answers_being_written(self, shards: Shards | None = None) -> list[Turn]: ...
 
-    async def abandon_unfinished_generations(self, error: str) -> list[ImageGeneration]: ...
+    async def abandon_unfinished_generations(
+        self, error: str, shards: Shards | None = None
+    ) -> list[ImageGeneration]: ...
 
 
 class ServerControls(Protocol):

@@ -32,6 +32,7 @@ class Turn:
     created_at: float
     updated_at: float
     request_options: dict[str, Any] = field(default_factory=dict)  # an answer's options, for Regenerate
+    guild_id: int | None = None  # None: a direct message (or a turn stored before servers were recorded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +83,25 @@ class DrawUsage:
     drawn: int
     oldest_drawn_at: float | None
     latest_accepted_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Shards:
+    """The gateway shards one process runs, `ids` out of `count`: the servers (and, on shard 0, the direct
+    messages) whose unfinished work that process repairs at start-up. Discord puts a server on shard
+    `(guild_id >> 22) % count`."""
+
+    count: int
+    ids: frozenset[int]
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or not self.ids or not all(0 <= shard < self.count for shard in self.ids):
+            raise ValueError(f"shards {sorted(self.ids)} are not shards of {self.count}")
+
+    def owns(self, guild_id: int | None) -> bool:
+        return shard_of(guild_id, self.count) in self.ids
+
+
+def shard_of(guild_id: int | None, shard_count: int) -> int:
+    """The shard Discord delivers a server's events on; direct messages arrive on shard 0."""
+    return 0 if guild_id is None else (guild_id >> 22) % shard_count

@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.core.store.context import estimate_tokens
-from bot.core.store.records import AllowList, ServerSettings, Turn
+from bot.core.store.records import AllowList, ServerSettings, Shards, Turn
 
 log = logging.getLogger(__name__)
 
 TURN_COLUMNS = (
     "id, channel_id, role, content, author_id, author_name, message_ids, complete, created_at, updated_at, "
-    "request_options"
+    "request_options, guild_id"
 )
 ALLOW_TABLES: dict[AllowList, tuple[str, str]] = {
     "channels": ("guild_allowed_channels", "channel_id"),
@@ -80,7 +80,17 @@ def turn_from_row(row: Sequence[Any]) -> Turn:
         created_at=row[8],
         updated_at=row[9],
         request_options=json_object(row[10], table="conversation_turns", key=row[0], column="request_options"),
+        guild_id=row[11],
     )
+
+
+def owned_by_shards(guild_column: str, shards: Shards | None) -> str:
+    """An SQL condition, the same in both dialects, true for rows whose server (`guild_column`, NULL for a direct
+    message) is on one of `shards`; always true without shards. Only integers are formatted in."""
+    if shards is None:
+        return "TRUE"
+    ids = ", ".join(str(int(shard)) for shard in sorted(shards.ids))
+    return f"(CASE WHEN {guild_column} IS NULL THEN 0 ELSE ({guild_column} >> 22) % {int(shards.count)} END) IN ({ids})"
 
 
 def guild_defaults(guild_id: int, stored: object) -> dict[str, Any]:

@@ -9,7 +9,8 @@ import time
 from collections.abc import Sequence
 
 from bot.core.store.postgresql.pool import Pooled
-from bot.core.store.records import UNFINISHED, DrawUsage, GenerationStatus, ImageGeneration, UsageKind
+from bot.core.store.records import UNFINISHED, DrawUsage, GenerationStatus, ImageGeneration, Shards, UsageKind
+from bot.core.store.rows import owned_by_shards
 
 GENERATION_COLUMNS = (
     *("guild_id", "channel_id", "user_id", "prompt", "model", "size", "seed", "scale", "controlnet"),
@@ -60,12 +61,12 @@ class PictureRecords(Pooled):
             "UPDATE image_generations SET message_id = $1 WHERE id = $2", message_id, generation_id
         )
 
-    async def abandon_unfinished_generations(self, error: str) -> list[ImageGeneration]:
-        """Mark requests still queued or drawing (left by a crash) as failed, so they hold no quota; return them,
-        for their messages to be repaired."""
+    async def abandon_unfinished_generations(self, error: str, shards: Shards | None = None) -> list[ImageGeneration]:
+        """Mark requests still queued or drawing (left by a crash; with `shards`, only in the servers on those
+        shards) as failed, so they hold no quota; return them, for their messages to be repaired."""
         rows = await self._pool.fetch(
             "UPDATE image_generations SET status = 'failed', error = $1, finished_at = $2 "
-            f"WHERE status = ANY($3::text[]) RETURNING {_SELECTED}",
+            f"WHERE status = ANY($3::text[]) AND {owned_by_shards('guild_id', shards)} RETURNING {_SELECTED}",
             error,
             time.time(),
             list(UNFINISHED),

@@ -17,8 +17,8 @@ import asyncpg
 from bot.core.fusion import Message
 from bot.core.store.context import ContextBudget, ContextTurn, estimate_tokens, select_context
 from bot.core.store.postgresql.pool import Pooled
-from bot.core.store.records import Exchange, Role, Turn
-from bot.core.store.rows import TURN_COLUMNS, turn_changes, turn_from_row
+from bot.core.store.records import Exchange, Role, Shards, Turn
+from bot.core.store.rows import TURN_COLUMNS, owned_by_shards, turn_changes, turn_from_row
 
 _NO_TURN_LIMIT = 2**63 - 1
 
@@ -36,6 +36,7 @@ class TurnRecords(Pooled):
         author_name: str | None = None,
         complete: bool = True,
         request_options: Mapping[str, Any] | None = None,
+        guild_id: int | None = None,
     ) -> int:
         """Store a turn at the end of the channel's conversation; return its id once it is durable.
 
@@ -43,7 +44,7 @@ class TurnRecords(Pooled):
         """
         async with self._channel_transaction(channel_id) as conn:
             return await _insert_turn(
-                conn, channel_id, role, content, author_id, author_name, complete, request_options
+                conn, channel_id, role, content, author_id, author_name, complete, request_options, guild_id=guild_id
             )
 
     async def start_exchange(
@@ -56,6 +57,7 @@ class TurnRecords(Pooled):
         author_name: str | None = None,
         name_speakers: bool = False,
         request_options: Mapping[str, Any] | None = None,
+        guild_id: int | None = None,
     ) -> Exchange:
         """Store a question and the empty, incomplete placeholder of its answer (being written, see
         `answers_being_written`); return them and the context.
@@ -64,9 +66,11 @@ class TurnRecords(Pooled):
         between them, and the context is read in it. The context ends with the question.
         """
         async with self._channel_transaction(channel_id) as conn:
-            question_id = await _insert_turn(conn, channel_id, "user", content, author_id, author_name, True)
+            question_id = await _insert_turn(
+                conn, channel_id, "user", content, author_id, author_name, True, guild_id=guild_id
+            )
             answer_id = await _insert_turn(
-                conn, channel_id, "assistant", "", None, None, False, request_options, writing=True
+                conn, channel_id, "assistant", "", None, None, False, request_options, writing=True, guild_id=guild_id
             )
             messages = await _context(conn, channel_id, budget, name_speakers, before_turn=answer_id)
         return Exchange(question_id, answer_id, messages)
@@ -111,9 +115,13 @@ class TurnRecords(Pooled):
             f"UPDATE conversation_turns SET {assignments} WHERE id = $1", turn_id, *changes.values()
         )
 
-    async def answers_being_written(self) -> list[Turn]:
-        """Answers whose end was never recorded: at start-up, those a process that died left behind."""
-        rows = await self._pool.fetch(f"SELECT {TURN_COLUMNS} FROM conversation_turns WHERE writing ORDER BY id")
+    async def answers_being_written(self, shards: Shards | None = None) -> list[Turn]:
+        """Answers whose end was never recorded: at start-up, those a process that died left behind (with
+        `shards`, only in the servers on those shards)."""
+        rows = await self._pool.fetch(
+            f"SELECT {TURN_COLUMNS} FROM conversation_turns "
+            f"WHERE writing AND {owned_by_shards('guild_id', shards)} ORDER BY id"
+        )
         return [turn_from_row(row) for row in rows]
 
     async def turns(self, channel_id: int, *, since_reset: bool = False) -> list[Turn]:
@@ -172,11 +180,13 @@ async def _insert_turn(
     request_options: Mapping[str, Any] | None = None,
     *,
     writing: bool = False,
+    guild_id: int | None = None,
 ) -> int:
     now = time.time()
     return await conn.fetchval(
         "INSERT INTO conversation_turns (channel_id, role, content, tokens, author_id, author_name, complete, "
-        "created_at, updated_at, request_options, writing) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) "
+        "created_at, updated_at, request_options, writing, guild_id) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11) "
         "RETURNING id",
         channel_id,
         role,
@@ -188,6 +198,7 @@ async def _insert_turn(
         now,
         json.dumps(dict(request_options or {})),
         writing,
+        guild_id,
     )
 
 

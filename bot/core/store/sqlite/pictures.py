@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from bot.core.store.records import UNFINISHED, DrawUsage, GenerationStatus, ImageGeneration, UsageKind
+from bot.core.store.records import UNFINISHED, DrawUsage, GenerationStatus, ImageGeneration, Shards, UsageKind
+from bot.core.store.rows import owned_by_shards
 from bot.core.store.sqlite.connection import Connected
 
 
@@ -74,13 +75,14 @@ class PictureRecords(Connected):
                 "UPDATE image_generations SET message_id = ? WHERE id = ?", (message_id, generation_id)
             )
 
-    async def abandon_unfinished_generations(self, error: str) -> list[ImageGeneration]:
-        """Mark requests still queued or drawing (left by a crash) as failed, so they hold no quota; return them,
-        for their messages to be repaired."""
+    async def abandon_unfinished_generations(self, error: str, shards: Shards | None = None) -> list[ImageGeneration]:
+        """Mark requests still queued or drawing (left by a crash; with `shards`, only in the servers on those
+        shards) as failed, so they hold no quota; return them, for their messages to be repaired."""
         async with self._lock:
             rows = await self._conn.execute_fetchall(
                 "UPDATE image_generations SET status = 'failed', error = ?, finished_at = ? "
-                f"WHERE status IN {in_list(UNFINISHED)} RETURNING id, {', '.join(_GENERATION_COLUMNS)}",
+                f"WHERE status IN {in_list(UNFINISHED)} AND {owned_by_shards('guild_id', shards)} "
+                f"RETURNING id, {', '.join(_GENERATION_COLUMNS)}",
                 (error, time.time(), *UNFINISHED),
             )
         return [_generation(row) for row in rows]

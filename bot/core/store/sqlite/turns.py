@@ -13,8 +13,8 @@ from typing import Any
 
 from bot.core.fusion import Message
 from bot.core.store.context import ContextBudget, ContextTurn, estimate_tokens, select_context
-from bot.core.store.records import Exchange, Role, Turn
-from bot.core.store.rows import TURN_COLUMNS, turn_changes, turn_from_row
+from bot.core.store.records import Exchange, Role, Shards, Turn
+from bot.core.store.rows import TURN_COLUMNS, owned_by_shards, turn_changes, turn_from_row
 from bot.core.store.sqlite.connection import Connected
 
 _NO_TURN_LIMIT = 2**63 - 1
@@ -33,6 +33,7 @@ class TurnRecords(Connected):
         author_name: str | None = None,
         complete: bool = True,
         request_options: Mapping[str, Any] | None = None,
+        guild_id: int | None = None,
     ) -> int:
         """Store a turn at the end of the channel's conversation; return its id once it is durable.
 
@@ -40,7 +41,7 @@ class TurnRecords(Connected):
         """
         async with self._lock:
             return await self._insert_turn(
-                channel_id, role, content, author_id, author_name, complete, request_options or {}
+                channel_id, role, content, author_id, author_name, complete, request_options or {}, guild_id=guild_id
             )
 
     async def start_exchange(
@@ -53,6 +54,7 @@ class TurnRecords(Connected):
         author_name: str | None = None,
         name_speakers: bool = False,
         request_options: Mapping[str, Any] | None = None,
+        guild_id: int | None = None,
     ) -> Exchange:
         """Store a question and the empty, incomplete placeholder of its answer (being written, see
         `answers_being_written`); return them and the context.
@@ -62,9 +64,11 @@ class TurnRecords(Connected):
         `append_turn`). The context ends with the question; the placeholder is not part of it.
         """
         async with self._lock, self._transaction():
-            question_id = await self._insert_turn(channel_id, "user", content, author_id, author_name, True)
+            question_id = await self._insert_turn(
+                channel_id, "user", content, author_id, author_name, True, guild_id=guild_id
+            )
             answer_id = await self._insert_turn(
-                channel_id, "assistant", "", None, None, False, request_options, writing=True
+                channel_id, "assistant", "", None, None, False, request_options, writing=True, guild_id=guild_id
             )
             messages = await self._context(channel_id, budget, name_speakers, before_turn=answer_id)
         return Exchange(question_id, answer_id, messages)
@@ -119,11 +123,13 @@ class TurnRecords(Connected):
                 f"UPDATE conversation_turns SET {assignments} WHERE id = :id", changes | {"id": turn_id}
             )
 
-    async def answers_being_written(self) -> list[Turn]:
-        """Answers whose end was never recorded: at start-up, those a process that died left behind."""
+    async def answers_being_written(self, shards: Shards | None = None) -> list[Turn]:
+        """Answers whose end was never recorded: at start-up, those a process that died left behind (with
+        `shards`, only in the servers on those shards)."""
         async with self._lock:
             rows = await self._conn.execute_fetchall(
-                f"SELECT {TURN_COLUMNS} FROM conversation_turns WHERE writing = 1 ORDER BY id"
+                f"SELECT {TURN_COLUMNS} FROM conversation_turns "
+                f"WHERE writing = 1 AND {owned_by_shards('guild_id', shards)} ORDER BY id"
             )
         return [turn_from_row(row) for row in rows]
 
@@ -162,12 +168,14 @@ class TurnRecords(Connected):
         request_options: Mapping[str, Any] | None = None,
         *,
         writing: bool = False,
+        guild_id: int | None = None,
     ) -> int:
         now = time.time()
         options = json.dumps(dict(request_options or {}))
         rows = await self._conn.execute_fetchall(
             "INSERT INTO conversation_turns (channel_id, role, content, tokens, author_id, author_name, complete, "
-            "created_at, updated_at, request_options, writing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "created_at, updated_at, request_options, writing, guild_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING id",
             (
                 channel_id,
                 role,
@@ -180,6 +188,7 @@ class TurnRecords(Connected):
                 now,
                 options,
                 int(writing),
+                guild_id,
             ),
         )
         return int(next(iter(rows))[0])
