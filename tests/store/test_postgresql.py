@@ -300,3 +300,22 @@ async def test_usage_per_user_kind_and_server(store: PostgresStore) -> None:
     assert await store.latest_use(2, "chat", guild_id=None) is None
     assert await store.usage_since(1, "chat", 15.0) == (1, 20.0)
     assert await store.usage_since(1, "chat", 0.0) == (2, 20.0)
+
+
+# --- locks among processes ---------------------------------------------------------------------------------------
+
+
+async def test_a_named_lock_is_held_by_one_process_and_let_go_when_that_process_dies(dsn: str) -> None:
+    name = f"test-lock-{uuid.uuid4().hex}"  # advisory locks belong to the database, not to the test's schema
+    holder, other = await PostgresStore.open(dsn), await PostgresStore.open(dsn)
+    try:
+        held = holder.exclusive(name)
+        await held.__aenter__()
+        with pytest.raises(StoreError, match="was held for more than 0 s"):
+            async with other.exclusive(name, max_wait=0.2):
+                pass
+        holder.pool.terminate()  # the process dies holding the lock: its connections end
+        async with other.exclusive(name, max_wait=5):
+            pass
+    finally:
+        await other.close()

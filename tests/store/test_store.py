@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.fusion import Message
-from bot.core.store import ContextBudget, DrawUsage, GenerationStatus, ImageGeneration, Shards, Store
+from bot.core.store import ContextBudget, DrawUsage, GenerationStatus, ImageGeneration, Shards, Store, StoreError
 from bot.core.store.sqlite import pictures
 
 BUDGET = ContextBudget(max_messages=40, max_tokens=4000)
@@ -234,3 +234,14 @@ async def test_each_process_abandons_only_its_own_shards_unfinished_pictures(sto
 def test_shards_refuse_ids_outside_their_count() -> None:
     with pytest.raises(ValueError, match="not shards of 2"):
         Shards(2, frozenset({2}))
+
+
+async def test_a_named_lock_is_held_by_one_holder_at_a_time(store: Store) -> None:
+    async with store.exclusive("command-sync"):
+        with pytest.raises(StoreError, match="'command-sync' was held for more than 0 s"):
+            async with store.exclusive("command-sync", max_wait=0.01):
+                pass
+        async with store.exclusive("identify-0", max_wait=0.01):  # another name is another lock
+            pass
+    async with store.exclusive("command-sync", max_wait=0.01):  # let go at the end of the block
+        pass

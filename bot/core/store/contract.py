@@ -18,6 +18,7 @@ store holds, the work each process owns in memory, is named in `bot.core.process
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from bot.core.fusion import Message
@@ -34,6 +35,8 @@ from bot.core.store.records import (
     Turn,
     UsageKind,
 )
+
+LOCK_TIMEOUT = 60.0  # seconds to wait for a lock another process holds
 
 
 class StoreError(Exception):
@@ -186,11 +189,18 @@ class ServerControls(Protocol):
 
 
 class BotState(Protocol):
-    """The bot's own small state by key (the Discord client's command-tree hash)."""
+    """The bot's own small state by key (the command tree's hash, when each shard last identified), and locks by
+    name that one process holds at a time among all that share the store (syncing the commands, identifying)."""
 
     async def state(self, key: str) -> str | None: ...
 
     async def set_state(self, key: str, value: str) -> None: ...
+
+    def exclusive(self, name: str, *, max_wait: float = LOCK_TIMEOUT) -> AbstractAsyncContextManager[None]:
+        """Hold the lock `name` for the block, waiting at most `max_wait` seconds for it (then `StoreError`). A
+        process that dies holding it lets go (SQLite: one process per file; PostgreSQL: an advisory lock of the
+        session, ended with its connection)."""
+        ...
 
 
 class StoreBackend(

@@ -17,6 +17,7 @@ import asyncpg
 
 COMMAND_TIMEOUT = 30.0  # seconds for one statement, then asyncpg raises TimeoutError
 CHANNEL_LOCK_CLASS = 0x46420001  # the first key of a channel's advisory lock (two-key space: never a migration's)
+NAMED_LOCK_CLASS = 0x46420002  # the first key of `exclusive`'s locks, the second being the name's hashtext
 _HIDDEN = "***"
 
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 
-from bot.core.store.contract import StoreError
+from bot.core.store.contract import LOCK_TIMEOUT, StoreError
 from bot.core.store.migrations import Migration, discover_migrations
 from bot.core.store.postgresql.migrate import migrate
 from bot.core.store.postgresql.pictures import PictureRecords
-from bot.core.store.postgresql.pool import COMMAND_TIMEOUT, redacted_dsn, scrubbed
+from bot.core.store.postgresql.pool import COMMAND_TIMEOUT, NAMED_LOCK_CLASS, redacted_dsn, scrubbed
 from bot.core.store.postgresql.servers import ServerRecords
 from bot.core.store.postgresql.turns import TurnRecords
 
@@ -55,6 +57,11 @@ class PostgresStore(TurnRecords, PictureRecords, ServerRecords):
         log.info("store open at %s (schema version %d)", where, version)
         return cls(pool)
 
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The connections, for the shared state kept beside the store (the picture queue of every process)."""
+        return self._pool
+
     async def close(self) -> None:
         await self._pool.close()
 
@@ -75,6 +82,22 @@ class PostgresStore(TurnRecords, PictureRecords, ServerRecords):
             value,
             time.time(),
         )
+
+    @asynccontextmanager
+    async def exclusive(self, name: str, *, max_wait: float = LOCK_TIMEOUT) -> AsyncIterator[None]:
+        """Hold the lock `name` among every process on this database for the block: an advisory lock of a
+        connection's session, so a process that dies holding it lets go when its connection ends."""
+        async with self._pool.acquire() as conn:
+            try:
+                await conn.execute(
+                    "SELECT pg_advisory_lock($1, hashtext($2))", NAMED_LOCK_CLASS, name, timeout=max_wait
+                )
+            except TimeoutError:
+                raise StoreError(f"the lock {name!r} was held for more than {max_wait:.0f} s") from None
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1, hashtext($2))", NAMED_LOCK_CLASS, name)
 
 
 def _describe(error: BaseException) -> str:

@@ -52,6 +52,7 @@ class Connected:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
+        self._named_locks: dict[str, asyncio.Lock] = {}  # `exclusive`'s, by name
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:

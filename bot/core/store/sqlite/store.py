@@ -6,12 +6,15 @@ Its parts share that connection: conversations (`turns.py`), pictures and usage 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.core.store.contract import StoreError
+from bot.core.store.contract import LOCK_TIMEOUT, StoreError
 from bot.core.store.migrations import Migration, discover_migrations
 from bot.core.store.sqlite.connection import connect
 from bot.core.store.sqlite.migrate import migrate
@@ -66,3 +69,18 @@ class SQLiteStore(TurnRecords, PictureRecords, ServerRecords):
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                 (key, value, time.time()),
             )
+
+    @asynccontextmanager
+    async def exclusive(self, name: str, *, max_wait: float = LOCK_TIMEOUT) -> AsyncIterator[None]:
+        """Hold the lock `name` for the block. One process uses a SQLite file, so a lock of this process is one
+        of all of them; the bot uses a few fixed names, so the locks are kept."""
+        lock = self._named_locks.setdefault(name, asyncio.Lock())
+        try:
+            async with asyncio.timeout(max_wait):
+                await lock.acquire()
+        except TimeoutError:
+            raise StoreError(f"the lock {name!r} was held for more than {max_wait:.0f} s") from None
+        try:
+            yield
+        finally:
+            lock.release()
