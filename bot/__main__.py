@@ -191,16 +191,25 @@ def check_database(path: Path) -> None:
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        check_database(settings.database_path)
+        if settings.database_backend == "sqlite":
+            check_database(settings.database_path)
         if args.command == "console":
             return run_console_command(settings, args.emulator)
         return run_bot_command(settings)
     except (StoreError, sqlite3.Error) as error:
-        raise database_failure(error, settings.database_path) from error
+        raise store_failure(error, settings) from error
     except commands.ExtensionFailed as error:  # a cog's set-up (its start-up repair) met the database's failure
         if not isinstance(error.original, StoreError | sqlite3.Error):
             raise
-        raise database_failure(error.original, settings.database_path) from error
+        raise store_failure(error.original, settings) from error
+
+
+def store_failure(error: StoreError | sqlite3.Error, settings: Settings) -> StartupFailure:
+    """SQLite's failures told apart (`database_failure`); PostgreSQL's `StoreError` already says what to check, and
+    never shows the password."""
+    if settings.database_backend == "sqlite":
+        return database_failure(error, settings.database_path)
+    return StartupFailure(EXIT_STORE_ERROR, f"database error: {_describe(error)}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,11 +24,14 @@ from bot.core.fusion.models import (
     Temperature,
     TopP,
 )
+from bot.core.store.backends import SQLITE_PREFIX, backend_of, sqlite_path
+from bot.core.store.postgresql import dsn_passwords, redacted_dsn
+from bot.core.store.records import Shards
 
 DEFAULT_FUSION_API_URL = "https://sensenova.sensetime.com/v1/fusion/chat-with-image"
 DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
 DEFAULT_DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
-SQLITE_PREFIX = "sqlite:///"
+MAX_SHARDS = 4096
 PUBLIC_MODELS = ("Artist_V0.1.3", "Artist V0.3.0 Beta", "Artist v0.3.5 Beta")  # names seen in public use
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -96,6 +99,9 @@ class Settings(BaseSettings):
     max_answer_messages: int = Field(default=5, ge=1, le=10)
 
     database_url: str = f"{SQLITE_PREFIX}data/fusionbot.sqlite3"
+    database_pool_size: int = Field(default=10, ge=2, le=100)  # PostgreSQL: the queue keeps one for its wake-ups
+    shard_count: int | None = Field(default=None, ge=1, le=MAX_SHARDS)
+    shard_ids: Annotated[tuple[int, ...], NoDecode] = ()
     context_max_messages: int = Field(default=40, ge=2, le=1000)
     context_max_tokens: int = Field(default=4000, ge=100, le=1_000_000)
     image_fetch_allow_private: bool = False
@@ -114,10 +120,28 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _sqlite_url(cls, value: str) -> str:
-        if not value.startswith(SQLITE_PREFIX) or len(value) == len(SQLITE_PREFIX):
-            raise ValueError("expected sqlite:///relative/path or sqlite:////absolute/path")
+    def _database_url(cls, value: str) -> str:
+        backend_of(value)  # ValueError naming what is expected
         return value
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_ranges(cls, value: Any) -> Any:
+        return parse_shard_ids(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        if self.shard_ids and self.shard_count is None:
+            raise ValueError("SHARD_IDS: set SHARD_COUNT too (the total number of shards of all processes)")
+        if self.shard_count is not None and any(shard >= self.shard_count for shard in self.shard_ids):
+            raise ValueError(f"SHARD_IDS: each shard must be below SHARD_COUNT ({self.shard_count}), from 0")
+        partial = self.shard_count is not None and 0 < len(set(self.shard_ids)) < self.shard_count
+        if partial and self.database_backend == "sqlite":
+            raise ValueError(
+                "SHARD_IDS: this process runs only some of the shards, so other processes run the rest, and they "
+                "must share one database: set DATABASE_URL=postgresql://user:password@host:5432/db"
+            )
+        return self
 
     @field_validator("draw_models", "draw_sizes", mode="before")
     @classmethod
@@ -140,14 +164,34 @@ class Settings(BaseSettings):
         return value.upper() if isinstance(value, str) else value
 
     @property
+    def database_backend(self) -> Literal["sqlite", "postgresql"]:
+        return backend_of(self.database_url)
+
+    @property
     def database_path(self) -> Path:
-        """The SQLite file: relative paths are taken from the working directory."""
-        return Path(self.database_url.removeprefix(SQLITE_PREFIX))
+        """The SQLite file: relative paths are taken from the working directory. (Not for PostgreSQL.)"""
+        if self.database_backend != "sqlite":
+            raise ValueError("DATABASE_URL names a PostgreSQL database, not a SQLite file")
+        return sqlite_path(self.database_url)
+
+    @property
+    def data_directory(self) -> Path:
+        """Where files the bot keeps beside its database go (the console's pictures): the SQLite file's folder, or
+        `data` with PostgreSQL."""
+        return self.database_path.parent if self.database_backend == "sqlite" else Path("data")
+
+    @property
+    def shards(self) -> Shards | None:
+        """The gateway shards this process runs, or None when it runs unsharded (no SHARD_COUNT)."""
+        if self.shard_count is None:
+            return None
+        return Shards(self.shard_count, frozenset(self.shard_ids or range(self.shard_count)))
 
     def secrets(self) -> list[str]:
-        """The secret values that are set, for redacting logs."""
+        """The secret values that are set, for redacting logs: the tokens, the key, the database's password."""
         values = (self.discord_token, self.fusion_api_key, self.miaohua_token)
-        return [secret.get_secret_value() for secret in values if secret and secret.get_secret_value()]
+        found = [secret.get_secret_value() for secret in values if secret and secret.get_secret_value()]
+        return found + sorted(dsn_passwords(self.database_url))
 
     def require(self, *names: str) -> None:
         """Raise `SettingsError` naming every one of `names` (environment spelling) that is not set."""
@@ -187,9 +231,35 @@ def describe_validation_error(error: ValidationError) -> str:
             lines.append(message)
             continue
         field = str(problem["loc"][0])
-        shown = "" if "token" in field or "key" in field else f" (got {problem.get('input')!r})"
+        shown = _shown_input(field, problem.get("input"))
         lines.append(f"{field.upper()}: {message}{shown}")
     return "\n".join(lines)
+
+
+def _shown_input(field: str, value: Any) -> str:
+    """What an invalid setting was, for its message: never a secret, and a database URL without its password."""
+    if "token" in field or "key" in field:
+        return ""
+    if field == "database_url" and isinstance(value, str):
+        return f" (got {redacted_dsn(value)!r})"
+    return f" (got {value!r})"
+
+
+def parse_shard_ids(text: str) -> tuple[int, ...]:
+    """`0,1` or `0-3` or `0-3,8` as the shard numbers they name, sorted and without repeats."""
+    shards: set[int] = set()
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        first, dash, last = item.partition("-")
+        try:
+            low, high = int(first), int(last) if dash else int(first)
+        except ValueError:
+            raise ValueError(f"expected shard numbers like 0,1 or 0-3 (got {item!r})") from None
+        if low < 0 or high < low or high - low >= MAX_SHARDS:
+            raise ValueError(f"expected a range from low to high, from 0 (got {item!r})")
+        shards.update(range(low, high + 1))
+    return tuple(sorted(shards))
 
 
 def _checked_url(value: str, schemes: tuple[str, ...]) -> str:

@@ -383,7 +383,7 @@ async def run_console(
                 settings, fusion_url=url, allow_private_downloads=settings.image_fetch_allow_private or use_emulator
             )
         )
-        pictures = PictureSaver(services.downloader, settings.database_path.parent / "pictures")
+        pictures = PictureSaver(services.downloader, settings.data_directory / "pictures")
         console = Console(
             services.fusion,
             services.store,

@@ -18,7 +18,8 @@ from bot.core.chat import ChatService
 from bot.core.downloads import PictureDownloader
 from bot.core.draw import DrawLimits, DrawMenu, DrawQueue, DrawService, QueueLimits
 from bot.core.fusion import FusionClient
-from bot.core.store import DrawRecords, Store, StoreBackend
+from bot.core.store import DrawRecords, StoreBackend
+from bot.core.store.backends import open_store
 from bot.runtime import context_budget, fusion_client, new_http_session
 
 
@@ -42,7 +43,8 @@ async def open_services(
     `allow_private_downloads` IMAGE_FETCH_ALLOW_PRIVATE. Answers and pictures still in progress at the end are
     interrupted and marked before the store closes."""
     async with AsyncExitStack() as stack:
-        store = await stack.enter_async_context(await Store.open(settings.database_path))
+        store = await open_store(settings.database_url, pool_size=settings.database_pool_size)
+        stack.push_async_callback(store.close)
         session = await stack.enter_async_context(new_http_session())
         allow_private = allow_private_downloads
         if allow_private is None:

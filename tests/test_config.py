@@ -72,7 +72,11 @@ def test_defaults_follow_the_specification() -> None:
         ("DEFAULT_TOP_P", "0", "DEFAULT_TOP_P: Input should be greater than 0"),
         ("DEFAULT_SIZE", "big", "DEFAULT_SIZE: expected WIDTHxHEIGHT"),
         ("DEFAULT_SCALE", "21", "DEFAULT_SCALE: Input should be less than or equal to 20"),
-        ("DATABASE_URL", "postgres://x", "DATABASE_URL: expected sqlite:///relative/path"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL: expected sqlite:///relative/path"),
+        ("DATABASE_URL", "postgresql://", "DATABASE_URL: expected sqlite:///relative/path"),
+        ("SHARD_IDS", "1", "SHARD_IDS: set SHARD_COUNT too"),
+        ("SHARD_IDS", "two", "SHARD_IDS: expected shard numbers like 0,1 or 0-3 (got 'two')"),
+        ("SHARD_IDS", "3-1", "SHARD_IDS: expected a range from low to high"),
         ("FUSION_API_URL", "ftp://x", "FUSION_API_URL: expected a http or https URL"),
         ("DISCORD_GATEWAY_URL", "https://x", "DISCORD_GATEWAY_URL: expected a ws or wss URL"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL: Input should be 'DEBUG'"),
@@ -147,3 +151,46 @@ def test_every_setting_is_documented_in_the_readme_and_the_env_example() -> None
     names = [name.upper() for name in Settings.model_fields]
     assert [name for name in names if f"`{name}`" not in readme] == []
     assert [name for name in names if f"\n{name}=" not in example and f"\n# {name}=" not in example] == []
+
+
+def test_database_url_selects_the_postgresql_store_and_its_password_is_a_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:pa%24%24word@db.internal:5432/fusionbot")
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "20")
+    settings = load_settings()
+    assert (settings.database_backend, settings.database_pool_size) == ("postgresql", 20)
+    assert {"pa%24%24word", "pa$$word"} <= set(settings.secrets())
+    assert load_settings(database_url="postgres://bot@db/x").database_backend == "postgresql"
+
+
+def test_an_invalid_database_url_is_shown_without_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "mysql://bot:hunter2@db/x")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert "hunter2" not in str(raised.value) and "bot:***@db" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("count", "ids", "expected"),
+    [("", "", None), ("4", "", {0, 1, 2, 3}), ("4", "0-1,3", {0, 1, 3}), ("2", "1, 0", {0, 1})],
+)
+def test_shards_run_are_those_named_or_all_of_the_count(
+    monkeypatch: pytest.MonkeyPatch, count: str, ids: str, expected: set[int] | None
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot@db/x")
+    if count:
+        monkeypatch.setenv("SHARD_COUNT", count)
+    if ids:
+        monkeypatch.setenv("SHARD_IDS", ids)
+    shards = load_settings().shards
+    assert (shards.ids if shards else None) == expected
+
+
+def test_some_of_the_shards_need_a_shared_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHARD_COUNT", "2")
+    monkeypatch.setenv("SHARD_IDS", "1")
+    with pytest.raises(SettingsError, match="must share one database: set DATABASE_URL=postgresql://"):
+        load_settings()
+    monkeypatch.setenv("SHARD_IDS", "0-1")  # every shard in this process: SQLite will do
+    assert load_settings().shards is not None

@@ -6,7 +6,7 @@ messages); `turns.py`, `pictures.py` and `servers.py` the parts of `PostgresStor
 backend are in `bot.core.store.contract`, `records`, `context` and `rows`.
 """
 
-from bot.core.store.postgresql.pool import COMMAND_TIMEOUT, redacted_dsn
+from bot.core.store.postgresql.pool import COMMAND_TIMEOUT, dsn_passwords, redacted_dsn
 from bot.core.store.postgresql.store import PostgresStore
 
-__all__ = ["COMMAND_TIMEOUT", "PostgresStore", "redacted_dsn"]
+__all__ = ["COMMAND_TIMEOUT", "PostgresStore", "dsn_passwords", "redacted_dsn"]

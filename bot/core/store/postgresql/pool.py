@@ -40,12 +40,16 @@ def redacted_dsn(dsn: str) -> str:
 
 def scrubbed(text: str, dsn: str) -> str:
     """`text` (say, a driver's error message) with the DSN's password, as written or decoded, taken out."""
-    for secret in sorted(_passwords(dsn), key=len, reverse=True):
+    for secret in sorted(dsn_passwords(dsn), key=len, reverse=True):
         text = text.replace(secret, _HIDDEN)
     return text
 
 
-def _passwords(dsn: str) -> set[str]:
+def dsn_passwords(dsn: str) -> set[str]:
+    """The password of a PostgreSQL URL, as written and decoded (none for a URL without one, or not PostgreSQL's),
+    for redacting logs."""
+    if not dsn.startswith(("postgresql://", "postgres://")):
+        return set()
     try:
         parts = urlsplit(dsn)
     except ValueError:
