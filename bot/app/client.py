@@ -21,6 +21,7 @@ from discord.ext import commands
 from bot.app.answers import ReplyViews, streamed_answers
 from bot.app.i18n import FusionTranslator, translate
 from bot.app.ratelimits import RateLimitWatch
+from bot.app.sharding import identify_in_turn
 from bot.app.streaming import ReplyTarget
 from bot.config import Settings
 from bot.core.access import Access
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = ("cogs.chat", "cogs.draw", "cogs.config")
 COMMAND_HASH_KEY = "application_commands_hash"
+COMMAND_SYNC_LOCK = "command-sync"
 GENERIC_FAILURE = "Something went wrong while handling this command. It has been logged."
 
 
@@ -170,7 +172,10 @@ class FusionBot(commands.Bot):
         gc.freeze()
 
     async def sync_commands_if_changed(self) -> bool:
-        """Register the slash commands with Discord only when their definitions differ from the last sync."""
+        """Register the slash commands with Discord only when their definitions differ from the last sync.
+
+        Under the store's lock: of several processes starting at once, the first syncs and the others find the
+        hash it stored."""
         # With their translations: a changed Chinese description must reach Discord too.
         translator = self.tree.translator
         definitions = [
@@ -178,11 +183,12 @@ class FusionBot(commands.Bot):
             for command in self.tree.get_commands()
         ]
         digest = hashlib.sha256(json.dumps(definitions, sort_keys=True).encode()).hexdigest()
-        if await self.store.state(COMMAND_HASH_KEY) == digest:
-            log.info("slash commands unchanged; not syncing")
-            return False
-        await self.tree.sync()
-        await self.store.set_state(COMMAND_HASH_KEY, digest)
+        async with self.store.exclusive(COMMAND_SYNC_LOCK):
+            if await self.store.state(COMMAND_HASH_KEY) == digest:
+                log.info("slash commands unchanged; not syncing")
+                return False
+            await self.tree.sync()
+            await self.store.set_state(COMMAND_HASH_KEY, digest)
         log.info("slash commands synced (%d)", len(definitions))
         return True
 
@@ -236,6 +242,20 @@ class FusionBot(commands.Bot):
         await self._own_services.aclose()
 
 
+class ShardedFusionBot(FusionBot, commands.AutoShardedBot):
+    """`FusionBot` on the shards `shard_ids` of `shard_count`, one of the processes that share its store."""
+
+    _max_concurrency = 1
+
+    async def setup_hook(self) -> None:
+        self._max_concurrency = (await self.fetch_session_start_limits()).max_concurrency
+        log.info("shards %s of %d (max_concurrency %d)", self.shard_ids, self.shard_count, self._max_concurrency)
+        await super().setup_hook()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        await identify_in_turn(self.store, shard_id or 0, self._max_concurrency)
+
+
 def bot_of(interaction: discord.Interaction) -> FusionBot:
     """The bot an interaction reached, with its services: where buttons and command groups, which discord.py makes
     without the cog, find them."""
@@ -246,11 +266,21 @@ def _ignore_event(data: object) -> None:
     """An event the bot does not use, dropped before discord.py parses it."""
 
 
+def new_bot(settings: Settings, *, services: Services | None = None, **options: object) -> FusionBot:
+    """The bot these settings describe: on the shards of SHARD_COUNT and SHARD_IDS, or unsharded without them."""
+    shards = settings.shards
+    if shards is None:
+        return FusionBot(settings, services=services, **options)
+    return ShardedFusionBot(
+        settings, services=services, shard_count=shards.count, shard_ids=sorted(shards.ids), **options
+    )
+
+
 async def run_bot(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM, then shut down gracefully."""
     point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
     assert settings.discord_token is not None
-    async with open_services(settings) as services, FusionBot(settings, services=services) as bot:
+    async with open_services(settings) as services, new_bot(settings, services=services) as bot:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, lambda: asyncio.create_task(bot.close()))

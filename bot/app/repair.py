@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import discord
 
 from bot.core.chunking import DISCORD_MESSAGE_LIMIT, split_bounded
-from bot.core.store import RepairRecords
+from bot.core.store import RepairRecords, Shards
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,12 @@ _PLACEHOLDER = "\u2026"
 ViewFor = Callable[[int], discord.ui.View]
 
 
-async def repair_answers(client: discord.Client, store: RepairRecords, view_for: ViewFor) -> int:
-    """Finish the answers a dead process was writing; `view_for(answer_id)` gives their Regenerate button.
-    Return how many there were."""
-    answers = await store.answers_being_written()
+async def repair_answers(
+    client: discord.Client, store: RepairRecords, view_for: ViewFor, shards: Shards | None = None
+) -> int:
+    """Finish the answers a dead process was writing (with `shards`, those in this process's shards: the others
+    are another live process's); `view_for(answer_id)` gives their Regenerate button. Return how many there were."""
+    answers = await store.answers_being_written(shards)
     await _run_bounded(
         [
             _MessageRepair(
@@ -58,10 +60,12 @@ async def repair_answers(client: discord.Client, store: RepairRecords, view_for:
     return len(answers)
 
 
-async def repair_pictures(client: discord.Client, store: RepairRecords, view_for: ViewFor) -> int:
-    """Finish the picture requests a dead process had queued or was drawing (they cost no quota); `view_for`
-    gives their Retry button. Return how many there were."""
-    abandoned = await store.abandon_unfinished_generations(error=ABANDONED_ERROR)
+async def repair_pictures(
+    client: discord.Client, store: RepairRecords, view_for: ViewFor, shards: Shards | None = None
+) -> int:
+    """Finish the picture requests a dead process had queued or was drawing (they cost no quota; with `shards`,
+    those in this process's shards); `view_for` gives their Retry button. Return how many there were."""
+    abandoned = await store.abandon_unfinished_generations(ABANDONED_ERROR, shards)
     await _run_bounded(
         [
             _MessageRepair(request.channel_id, (request.message_id,), [PICTURE_INTERRUPTED], request.id)

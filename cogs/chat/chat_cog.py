@@ -38,7 +38,7 @@ class ChatCog(commands.Cog):
 
     async def cog_load(self) -> None:
         """Before serving: finish the answers a process that died was writing."""
-        await repair_answers(self.bot, self.store, CHAT_BUTTONS.finished)
+        await repair_answers(self.bot, self.store, CHAT_BUTTONS.finished, self.bot.settings.shards)
 
     @app_commands.command(name="chat", description="Ask the chat model; the answer streams in here.")
     @app_commands.describe(

@@ -34,7 +34,7 @@ class DrawCog(commands.Cog):
 
     async def cog_load(self) -> None:
         """Before serving: finish the picture requests a process that died had queued or was drawing."""
-        await repair_pictures(self.bot, self.store, DRAW_BUTTONS.failed)
+        await repair_pictures(self.bot, self.store, DRAW_BUTTONS.failed, self.bot.settings.shards)
 
     @app_commands.command(name="draw", description="Draw a picture. Requests are queued fairly across the server.")
     @app_commands.describe(
