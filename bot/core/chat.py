@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from pydantic import ValidationError
 from bot.core.downloads import DownloadError, Picture, PictureDownloader
 from bot.core.errors import UserFacingError
 from bot.core.fusion import ChatRequest, FinalResult, FusionClient, Message, StreamFailed, TextPiece
-from bot.core.store import AnswerRecords, ChatRecords, ContextBudget
+from bot.core.store import AnswerRecords, ChatRecords, ContextBudget, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -340,7 +339,7 @@ async def _stored_or_logged(write: Awaitable[None]) -> None:
     """A write the answer can go on without: the reply matters more to its reader than the record."""
     try:
         await write
-    except (sqlite3.Error, OSError) as error:
+    except StoreError as error:
         log.error("could not store an answer's progress: %s", error)
 
 

@@ -4,12 +4,12 @@ and a reply that is gone stops its answer instead of being edited in vain."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 import pytest
 
 from bot.app.client import FusionBot
 from bot.app.streaming import GENERATING_MARKER
+from bot.core.store import StoreError
 from tests.cogs.conftest import StartBot
 from tests.cogs.test_chat import ask, finished
 from tests.cogs.test_conversations import answered
@@ -122,7 +122,7 @@ async def test_a_database_failing_while_an_answer_is_recorded_still_shows_the_fi
     fake: FakeDiscord, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def disk_full(*args: object, **changes: object) -> None:
-        raise sqlite3.OperationalError("database or disk is full")
+        raise StoreError("update_turn: OperationalError: database or disk is full")  # what either backend raises
 
     async with start_bot() as bot:
         monkeypatch.setattr(bot.store, "update_turn", disk_full)  # from the placeholder on, nothing more is stored

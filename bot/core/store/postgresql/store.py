@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from bot.core.store.contract import LOCK_TIMEOUT, StoreError
+from bot.core.store.failures import raising_store_errors
 from bot.core.store.migrations import Migration, discover_migrations
 from bot.core.store.postgresql.migrate import migrate
 from bot.core.store.postgresql.pictures import PictureRecords
@@ -25,10 +26,22 @@ from bot.core.store.postgresql.turns import TurnRecords
 log = logging.getLogger(__name__)
 
 _CONNECT_ERRORS = (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError)
+_OPERATION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
+def _described(store: PostgresStore, error: BaseException) -> str:
+    return scrubbed(_describe(error), store._dsn)
+
+
+@raising_store_errors(_OPERATION_ERRORS, _described, keep_cause=False)  # the driver's text might quote the DSN
 class PostgresStore(TurnRecords, PictureRecords, ServerRecords):
-    """Everything the bot remembers. Open with `PostgresStore.open(dsn)`; close when done."""
+    """Everything the bot remembers. Open with `PostgresStore.open(dsn)`; close when done.
+
+    Any operation the database fails raises `StoreError` without the DSN's password."""
+
+    def __init__(self, pool: asyncpg.Pool, *, dsn: str = "") -> None:
+        super().__init__(pool)
+        self._dsn = dsn  # only to scrub its password out of errors
 
     @classmethod
     async def open(cls, dsn: str, *, pool_size: int = 5, migrations: list[Migration] | None = None) -> PostgresStore:
@@ -55,7 +68,7 @@ class PostgresStore(TurnRecords, PictureRecords, ServerRecords):
             await pool.close()
             raise
         log.info("store open at %s (schema version %d)", where, version)
-        return cls(pool)
+        return cls(pool, dsn=dsn)
 
     @property
     def pool(self) -> asyncpg.Pool:

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.core.store.contract import LOCK_TIMEOUT, StoreError
+from bot.core.store.failures import raising_store_errors
 from bot.core.store.migrations import Migration, discover_migrations
 from bot.core.store.sqlite.connection import connect
 from bot.core.store.sqlite.migrate import migrate
@@ -25,6 +26,11 @@ from bot.core.store.sqlite.turns import TurnRecords
 log = logging.getLogger(__name__)
 
 
+def _described(store: SQLiteStore, error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+@raising_store_errors((sqlite3.Error, OSError), _described, keep_cause=True)  # the cause tells disk full, read-only
 class SQLiteStore(TurnRecords, PictureRecords, ServerRecords):
     """Everything the bot remembers. Open with `SQLiteStore.open(path)`; close when done."""
 
