@@ -1,6 +1,8 @@
 """Child process for test_durability.py: appends turns to a store forever, acknowledging each one on stdout.
 
-    python durability_writer.py DATABASE CHANNEL [CHANNEL ...]
+    python durability_writer.py DATABASE_URL CHANNEL [CHANNEL ...]
+
+DATABASE_URL names the store as the bot's setting does (`sqlite:///path` or `postgresql://...`).
 
 Round after round, appends one turn to each channel with the content `c{channel} #{seq}` and, only once
 `append_turn` has returned, prints `channel turn_id seq` and flushes. It stops when it is killed.
@@ -11,17 +13,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
-from pathlib import Path
 
-from bot.core.store import Store
+from bot.core.store.backends import open_store
 
 
 def content(channel: int, seq: int) -> str:
     return f"c{channel} #{seq}"
 
 
-async def write_forever(database: Path, channels: list[int]) -> None:
-    store = await Store.open(database)
+async def write_forever(database_url: str, channels: list[int]) -> None:
+    store = await open_store(database_url)
     for seq in itertools.count():
         role = "user" if seq % 2 == 0 else "assistant"
         for channel in channels:
@@ -30,4 +31,4 @@ async def write_forever(database: Path, channels: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(write_forever(Path(sys.argv[1]), [int(channel) for channel in sys.argv[2:]]))
+    asyncio.run(write_forever(sys.argv[1], [int(channel) for channel in sys.argv[2:]]))

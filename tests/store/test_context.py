@@ -1,10 +1,14 @@
-"""Context selection: newest whole exchanges within budget, never a split pair, never an incomplete answer."""
+"""Context selection: newest whole exchanges within budget, never a split pair, never an incomplete answer; and the
+context each backend's store reads from its turns by those rules."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core.fusion import Message
+from bot.core.store import StoreBackend
 from bot.core.store.context import ContextBudget, ContextTurn, estimate_tokens, select_context
 
 
@@ -205,3 +209,40 @@ def test_no_stored_turn_fails_the_context_or_puts_a_blank_message_in_it(
     assert all(m.content.strip() for m in messages)
     assert not messages or messages[0].role == "user"
     assert all(messages[i - 1].role == "user" for i, m in enumerate(messages) if i and m.role == "assistant")
+
+
+STORED = [
+    ("user", "hello there, how are you today?"),
+    ("assistant", "fine, thanks " * 30),
+    ("user", "一二三四五六七八九十"),
+    ("assistant", ""),  # an empty answer: the exchange is not sent back
+    ("user", "and now?"),
+    ("assistant", "now this " * 5),
+    ("user", "last one"),
+    ("assistant", "ok"),
+]  # then an answer cut off: never context
+
+
+@pytest.mark.parametrize(
+    ("budget", "kept"),  # kept: the indexes in STORED of the turns the context holds before the new question
+    [
+        pytest.param(ContextBudget(), [0, 1, 4, 5, 6, 7], id="all-that-is-usable"),
+        pytest.param(ContextBudget(4, 4000), [6, 7], id="four-messages"),
+        pytest.param(ContextBudget(40, 60), [4, 5, 6, 7], id="sixty-tokens"),
+        pytest.param(ContextBudget(3, 30), [6, 7], id="three-messages-thirty-tokens"),
+    ],
+)
+async def test_a_store_reads_the_context_of_its_turns_within_the_budget(
+    store: StoreBackend, budget: ContextBudget, kept: list[int]
+) -> None:
+    for role, content in STORED:
+        await store.append_turn(5, role, content, author_name="Ann" if role == "user" else None)  # type: ignore[arg-type]
+    await store.append_turn(5, "assistant", "cut off", complete=False)
+    exchange = await store.start_exchange(5, "the question", budget, name_speakers=True)
+
+    named = [(role, f"Ann: {content}" if role == "user" else content) for role, content in STORED]
+    assert exchange.messages == [
+        Message(role=role, content=content)
+        for role, content in [*(named[index] for index in kept), ("user", "the question")]
+    ]
+    assert await store.context(5, budget, name_speakers=True, before_turn=exchange.answer_id) == exchange.messages

@@ -1,8 +1,8 @@
-"""Durability of the conversation store: turns survive SIGKILL, and concurrent channels never mix.
+"""Durability of the conversation store, on each backend: turns survive SIGKILL, and concurrent channels never mix.
 
 The kill tests run `durability_writer.py` in child processes that acknowledge each turn on stdout only after
 `append_turn` returned, kill them with SIGKILL mid-stream, and check that every acknowledged turn is in a
-database that opens cleanly and passes SQLite's integrity check.
+database that opens cleanly (and, on SQLite, passes SQLite's integrity check of the file).
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from typing import Literal
 import pytest
 
 from bot.core.fusion import Message
-from bot.core.store import ContextBudget, Store, Turn
+from bot.core.store import ContextBudget, StoreBackend, Turn
+from bot.core.store.backends import sqlite_path
+from tests.store.conftest import BackendDatabase
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WRITER = Path(__file__).with_name("durability_writer.py")
@@ -41,11 +43,11 @@ def written_content(channel: int, seq: int) -> str:
     return f"c{channel} #{seq}"  # the format durability_writer.py writes
 
 
-async def start_writer(database: Path, channels: list[int]) -> asyncio.subprocess.Process:
+async def start_writer(database_url: str, channels: list[int]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         str(WRITER),
-        str(database),
+        database_url,
         *(str(channel) for channel in channels),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -82,9 +84,9 @@ async def kill(writer: asyncio.subprocess.Process) -> list[Ack]:
     return parse_acks(unread)
 
 
-async def acks_until_killed(database: Path, channel_groups: list[list[int]]) -> list[Ack]:
+async def acks_until_killed(database_url: str, channel_groups: list[list[int]]) -> list[Ack]:
     """Run one writer per channel group until each acknowledged `ACKS_BEFORE_KILL` turns, then SIGKILL them all."""
-    writers = [await start_writer(database, channels) for channels in channel_groups]
+    writers = [await start_writer(database_url, channels) for channels in channel_groups]
     try:
         acks_read = await asyncio.wait_for(
             asyncio.gather(*(read_acks(writer, ACKS_BEFORE_KILL) for writer in writers)), READ_TIMEOUT_S
@@ -122,13 +124,12 @@ def assert_channel_survived(channel: int, stored: list[Turn], acks: list[Ack]) -
     "channel_groups",
     [pytest.param([[11, 12, 13]], id="one-writer"), pytest.param([[21, 22, 23], [31, 32, 33]], id="two-writers")],
 )
-async def test_acknowledged_turns_survive_sigkill(tmp_path: Path, channel_groups: list[list[int]]) -> None:
-    database = tmp_path / "store" / "bot.sqlite3"
+async def test_acknowledged_turns_survive_sigkill(backend: BackendDatabase, channel_groups: list[list[int]]) -> None:
+    acks = await acks_until_killed(backend.url, channel_groups)
 
-    acks = await acks_until_killed(database, channel_groups)
-
-    assert integrity_check(database) == ["ok"]
-    async with await Store.open(database) as store:
+    if backend.name == "sqlite":  # a PostgreSQL server checks its own files
+        assert integrity_check(sqlite_path(backend.url)) == ["ok"]
+    async with backend.open() as store:
         for channel in itertools.chain.from_iterable(channel_groups):
             channel_acks = [ack for ack in acks if ack.channel == channel]
             assert channel_acks, f"channel {channel} got no acknowledged turn before the kill"
@@ -143,30 +144,31 @@ def role_of(k: int) -> Literal["user", "assistant"]:
     return "user" if k % 2 == 0 else "assistant"
 
 
-async def test_concurrent_appends_keep_each_channel_in_order(tmp_path: Path) -> None:
+async def test_concurrent_appends_keep_each_channel_in_order(store: StoreBackend) -> None:
     channels, turns_each = range(1, 41), 25
 
-    async with await Store.open(tmp_path / "bot.sqlite3") as store:
+    async def converse(channel: int) -> None:
+        for k in range(turns_each):
+            await store.append_turn(channel, role_of(k), turn_text(channel, k))
 
-        async def converse(channel: int) -> None:
-            for k in range(turns_each):
-                await store.append_turn(channel, role_of(k), turn_text(channel, k))
+    await asyncio.gather(*(converse(channel) for channel in channels))
 
-        await asyncio.gather(*(converse(channel) for channel in channels))
-
-        first_channel_ids = [turn.id for turn in await store.turns(channels[0])]
-        assert any(b - a > 1 for a, b in itertools.pairwise(first_channel_ids)), "the writers never interleaved"
-        everything = ContextBudget(max_messages=1000, max_tokens=10**6)
-        for channel in channels:
-            expected = [(role_of(k), turn_text(channel, k)) for k in range(turns_each)]
-            stored = await store.turns(channel)
-            assert {turn.channel_id for turn in stored} == {channel}
-            assert [(turn.role, turn.content) for turn in stored] == expected
-            assert await store.context(channel, everything) == [Message(role=r, content=c) for r, c in expected]
+    first_channel_ids = [turn.id for turn in await store.turns(channels[0])]
+    assert any(b - a > 1 for a, b in itertools.pairwise(first_channel_ids)), "the writers never interleaved"
+    everything = ContextBudget(max_messages=1000, max_tokens=10**6)
+    for channel in channels:
+        expected = [(role_of(k), turn_text(channel, k)) for k in range(turns_each)]
+        stored = await store.turns(channel)
+        assert {turn.channel_id for turn in stored} == {channel}
+        assert [(turn.role, turn.content) for turn in stored] == expected
+        assert await store.context(channel, everything) == [Message(role=r, content=c) for r, c in expected]
 
 
 async def test_processes_opening_a_new_database_at_once_all_start(tmp_path: Path) -> None:
-    """The console and the bot may first start together: the WAL switch and migration 0001 must not race."""
+    """The console and the bot may first start together: the WAL switch and migration 0001 must not race.
+
+    SQLite only: its file's WAL switch is what it alone has; PostgreSQL's migrations under several processes starting
+    at once are `test_postgresql.py`'s `test_four_processes_starting_at_once_apply_each_migration_once`."""
     database = tmp_path / "new" / "bot.sqlite3"
     script = (
         "import asyncio, pathlib, sys\n"

@@ -1,48 +1,41 @@
-"""Rows the bot does not write itself (another version's, a hand edit's) never stop a channel or a server."""
+"""Rows the bot does not write itself (another version's, a hand edit's) never stop a channel or a server, on each
+backend. The rows are written past the schema's checks in the backend's own SQL (`BackendDatabase.insert_unchecked`;
+on PostgreSQL, whose jsonb holds only JSON, text that is not JSON is stored as a JSON string: not what is expected
+either)."""
 
 from __future__ import annotations
 
 import logging
-import sqlite3
-from pathlib import Path
 
 import pytest
 
-from bot.core.store import ContextBudget, Store
+from bot.core.store import ContextBudget
 from bot.core.store import rows as stored_rows
+from tests.store.conftest import BackendDatabase
 
 BUDGET = ContextBudget()
 PRIVATE = "words nobody else should read"
+TURN_COLUMNS = (
+    *("channel_id", "role", "content", "tokens", "message_ids", "request_options", "complete"),
+    *("created_at", "updated_at"),
+)
 
 
-def write_rows(path: Path, sql: str, rows: list[tuple[object, ...]]) -> None:
-    """Insert rows past the schema's CHECK constraints, as an older or newer schema may have allowed them."""
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA ignore_check_constraints = ON")
-        conn.executemany(sql, rows)
-    conn.close()
-
-
-def write_turns(path: Path, turns: list[tuple[str, str, int, str, str]]) -> None:
+async def write_turns(backend: BackendDatabase, turns: list[tuple[str, str, int, str, str]]) -> None:
     """Turns of channel 1: role, content, tokens, message_ids, request_options; all complete."""
-    write_rows(
-        path,
-        "INSERT INTO conversation_turns (channel_id, role, content, tokens, message_ids, request_options, complete, "
-        "created_at, updated_at) VALUES (1, ?, ?, ?, ?, ?, 1, 0, 0)",
-        turns,
-    )
+    rows = [(1, *turn, True, 0.0, 0.0) for turn in turns]
+    await backend.insert_unchecked("conversation_turns", TURN_COLUMNS, rows)
 
 
-async def make_schema(path: Path) -> None:
-    async with await Store.open(path):
+async def make_schema(backend: BackendDatabase) -> None:
+    async with backend.open():
         pass
 
 
-async def test_a_channel_with_odd_rows_still_answers_with_the_usable_exchanges(tmp_path: Path) -> None:
-    path = tmp_path / "bot.db"
-    await make_schema(path)
-    write_turns(
-        path,
+async def test_a_channel_with_odd_rows_still_answers_with_the_usable_exchanges(backend: BackendDatabase) -> None:
+    await make_schema(backend)
+    await write_turns(
+        backend,
         [
             ("user", "q1", 5, "not json", "[1, 2]"),
             ("assistant", "a1", 5, '[1, "2"]', "{broken"),
@@ -55,7 +48,7 @@ async def test_a_channel_with_odd_rows_still_answers_with_the_usable_exchanges(t
             ("assistant", "a4", -3, "[]", "{}"),
         ],
     )
-    async with await Store.open(path) as store:
+    async with backend.open() as store:
         exchange = await store.start_exchange(1, "q5", BUDGET)
         context = await store.context(1, BUDGET, before_turn=exchange.answer_id)
         turns = await store.turns(1)
@@ -70,14 +63,13 @@ async def test_a_channel_with_odd_rows_still_answers_with_the_usable_exchanges(t
 
 
 async def test_a_repaired_value_is_reported_once_without_the_text(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    backend: BackendDatabase, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(stored_rows, "_reported", set())
-    path = tmp_path / "bot.db"
-    await make_schema(path)
-    write_turns(path, [("user", PRIVATE, 5, f'["{PRIVATE}"]', f'"{PRIVATE}"')])
+    await make_schema(backend)
+    await write_turns(backend, [("user", PRIVATE, 5, f'["{PRIVATE}"]', f'"{PRIVATE}"')])
     with caplog.at_level(logging.WARNING, logger="bot.core.store"):
-        async with await Store.open(path) as store:
+        async with backend.open() as store:
             await store.turns(1)
             await store.turns(1)
 
@@ -86,15 +78,14 @@ async def test_a_repaired_value_is_reported_once_without_the_text(
     assert all("conversation_turns 1" in warning and PRIVATE not in warning for warning in warnings)
 
 
-async def test_a_server_whose_stored_defaults_are_not_an_object_still_has_settings(tmp_path: Path) -> None:
-    path = tmp_path / "bot.db"
-    await make_schema(path)
-    write_rows(
-        path,
-        "INSERT INTO guilds (guild_id, defaults, updated_at) VALUES (?, ?, 0)",
-        [(1, "{broken"), (2, '["model"]'), (3, '{"size": "640x640"}')],
+async def test_a_server_whose_stored_defaults_are_not_an_object_still_has_settings(backend: BackendDatabase) -> None:
+    await make_schema(backend)
+    await backend.insert_unchecked(
+        "guilds",
+        ("guild_id", "defaults", "updated_at"),
+        [(1, "{broken", 0.0), (2, '["model"]', 0.0), (3, '{"size": "640x640"}', 0.0)],
     )
-    async with await Store.open(path) as store:
+    async with backend.open() as store:
         settings = [await store.server_settings(guild_id) for guild_id in (1, 2, 3)]
         repaired = await store.update_server_defaults(1, {"model": "m"})
 

@@ -1,4 +1,5 @@
-"""Migrations: applied in order from any earlier version, atomic per file, refusing a newer database."""
+"""SQLite's migrations: applied in order from any earlier version, atomic per file, refusing a newer database (read
+with SQLite's own tools, so SQLite only; PostgreSQL's runner is tested in `test_postgresql.py`)."""
 
 from __future__ import annotations
 
