@@ -18,7 +18,7 @@ async def test_a_sqlite_store_failing_raises_a_store_error_with_its_cause(tmp_pa
     exchange = await store.start_exchange(1, "q", BUDGET)
     await store._conn.execute("DROP TABLE conversation_turns")  # a failure the next write meets
 
-    with pytest.raises(StoreError, match="^update_turn: OperationalError: no such table") as raised:
+    with pytest.raises(StoreError, match=r"^update_turn: OperationalError: no such table") as raised:
         await store.update_turn(exchange.answer_id, content="a")
     assert raised.value.__cause__ is not None  # SQLite's code and errno stay readable for start-up's messages
     await store.close()
@@ -30,8 +30,8 @@ async def test_a_postgresql_store_failing_raises_a_store_error_without_the_passw
     exchange = await store.start_exchange(1, "q", BUDGET)
     await store.close()  # the pool is gone: every operation fails
 
-    with pytest.raises(StoreError, match="^update_turn: ") as raised:
+    with pytest.raises(StoreError, match=r"^update_turn: ") as raised:
         await store.update_turn(exchange.answer_id, content="a")
-    with pytest.raises(StoreError, match="^answers_being_written: "):
+    with pytest.raises(StoreError, match=r"^answers_being_written: "):
         await store.answers_being_written(Shards(1, frozenset({0})))
     assert "s3cr3t" not in str(raised.value) and raised.value.__suppress_context__
