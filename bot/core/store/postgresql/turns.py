@@ -1,7 +1,8 @@
 """Conversations in the PostgreSQL store: each channel's turns, its reset point and its conversation switch.
 
 A part of `PostgresStore`, on its pool (see `pool.py`). Writes that order a channel's turns take the channel's lock
-(`_channel_transaction`); the context is chosen by the shared `bot.core.store.context` from the newest rows since
+(`_channel_transaction`, or in the statement that stores turns: `_INSERT_TURNS`, since each round trip to the server
+costs both processes CPU); the context is chosen by the shared `bot.core.store.context` from the newest rows since
 the channel's reset.
 """
 
@@ -10,13 +11,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
 from bot.core.fusion import Message
 from bot.core.store.context import ContextBudget, ContextTurn, estimate_tokens, select_context
-from bot.core.store.postgresql.pool import Pooled
+from bot.core.store.postgresql.pool import CHANNEL_LOCK_CLASS, Pooled
 from bot.core.store.records import Exchange, Role, Shards, Turn
 from bot.core.store.rows import TURN_COLUMNS, owned_by_shards, turn_changes, turn_from_row
 
@@ -42,10 +43,9 @@ class TurnRecords(Pooled):
 
         `request_options` are the options an answer was asked with, kept so that it can be asked again alike.
         """
-        async with self._channel_transaction(channel_id) as conn:
-            return await _insert_turn(
-                conn, channel_id, role, content, author_id, author_name, complete, request_options, guild_id=guild_id
-            )
+        turn = _NewTurn(role, content, author_id, author_name, complete, request_options)
+        (turn_id,) = await _insert_turns(self._pool, channel_id, guild_id, turn)
+        return turn_id
 
     async def start_exchange(
         self,
@@ -65,13 +65,10 @@ class TurnRecords(Pooled):
         Both are written in one transaction holding the channel's lock, so nothing else stored in the channel comes
         between them, and the context is read in it. The context ends with the question.
         """
-        async with self._channel_transaction(channel_id) as conn:
-            question_id = await _insert_turn(
-                conn, channel_id, "user", content, author_id, author_name, True, guild_id=guild_id
-            )
-            answer_id = await _insert_turn(
-                conn, channel_id, "assistant", "", None, None, False, request_options, writing=True, guild_id=guild_id
-            )
+        question = _NewTurn("user", content, author_id, author_name)
+        answer = _NewTurn("assistant", "", complete=False, request_options=request_options, writing=True)
+        async with self._pool.acquire() as conn, conn.transaction():
+            question_id, answer_id = await _insert_turns(conn, channel_id, guild_id, question, answer)
             messages = await _context(conn, channel_id, budget, name_speakers, before_turn=answer_id)
         return Exchange(question_id, answer_id, messages)
 
@@ -169,37 +166,50 @@ class TurnRecords(Pooled):
         return bool(enabled)
 
 
-async def _insert_turn(
-    conn: asyncpg.Connection,
-    channel_id: int,
-    role: Role,
-    content: str,
-    author_id: int | None,
-    author_name: str | None,
-    complete: bool,
-    request_options: Mapping[str, Any] | None = None,
-    *,
-    writing: bool = False,
-    guild_id: int | None = None,
-) -> int:
-    now = time.time()
-    return await conn.fetchval(
-        "INSERT INTO conversation_turns (channel_id, role, content, tokens, author_id, author_name, complete, "
-        "created_at, updated_at, request_options, writing, guild_id) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11) "
-        "RETURNING id",
+class _NewTurn(NamedTuple):
+    role: Role
+    content: str
+    author_id: int | None = None
+    author_name: str | None = None
+    complete: bool = True
+    request_options: Mapping[str, Any] | None = None
+    writing: bool = False
+
+
+# One statement that takes the channel's lock (`_channel_transaction`'s key) and stores turns at the end of the
+# channel: their rows come from the lock's row, so their ids are drawn once the lock is held, in the order unnest
+# yields them, the arrays' order. Alone, it is its own transaction, holding the lock until it commits: one round trip
+# where BEGIN, the lock, each turn and COMMIT took one each.
+_INSERT_TURNS = (
+    f"WITH channel_lock AS (SELECT pg_advisory_xact_lock({CHANNEL_LOCK_CLASS}, ($1::bigint % 2147483647)::integer)) "
+    "INSERT INTO conversation_turns (channel_id, created_at, updated_at, guild_id, role, content, tokens, author_id, "
+    "author_name, complete, request_options, writing) "
+    "SELECT $1, $2, $2, $3, turn.* FROM channel_lock, unnest($4::text[], $5::text[], $6::integer[], $7::bigint[], "
+    "$8::text[], $9::boolean[], $10::jsonb[], $11::boolean[]) AS turn "
+    "RETURNING id"
+)
+
+
+async def _insert_turns(
+    conn: asyncpg.Connection | asyncpg.Pool, channel_id: int, guild_id: int | None, *turns: _NewTurn
+) -> list[int]:
+    """Store `turns` at the end of the channel's conversation, under its lock; return their ids, in order (sorted:
+    RETURNING promises no order)."""
+    rows = await conn.fetch(
+        _INSERT_TURNS,
         channel_id,
-        role,
-        content,
-        estimate_tokens(content),
-        author_id,
-        author_name,
-        complete,
-        now,
-        json.dumps(dict(request_options or {})),
-        writing,
+        time.time(),
         guild_id,
+        [turn.role for turn in turns],
+        [turn.content for turn in turns],
+        [estimate_tokens(turn.content) for turn in turns],
+        [turn.author_id for turn in turns],
+        [turn.author_name for turn in turns],
+        [turn.complete for turn in turns],
+        [json.dumps(dict(turn.request_options or {})) for turn in turns],
+        [turn.writing for turn in turns],
     )
+    return sorted(row[0] for row in rows)
 
 
 async def _context(
