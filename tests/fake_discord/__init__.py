@@ -11,7 +11,8 @@ Modules: `fake` (the `FakeDiscord` facade) with its mixins `world` (guilds, chan
 (interactions, user messages), `server` (aiohttp app and runner), `gateway` (websocket protocol), `rest_core` /
 `rest_messages` / `rest_interactions` (routes), `compose` (payload validation, whom a message pings),
 `autocomplete` (type-4 interactions and their answers), `state` / `entities` (the world, message versions and whom
-each pinged), `payloads` (JSON shapes), `ratelimit` (buckets), `stats` (counters), `harness` (client runner).
+each pinged), `payloads` (JSON shapes), `ratelimit` (buckets), `stats` (counters), `shards` (which shard a guild is
+on, IDENTIFY's ``shard``, ``/gateway/bot``), `harness` (client runner).
 """
 
 from .backend import MIB, CommandSync
@@ -28,6 +29,7 @@ from .interactions import (
     UserOption,
 )
 from .ratelimit import DEFAULT_RATE_LIMITS, RateLimit
+from .shards import IdentifyRecord, shard_of
 from .state import (
     CallbackRecord,
     CallbackRefusal,
@@ -57,6 +59,7 @@ __all__ = [
     "FakeGuild",
     "FakeInteraction",
     "FakeMessage",
+    "IdentifyRecord",
     "InteractionHandle",
     "Pings",
     "RateLimit",
@@ -70,4 +73,5 @@ __all__ = [
     "Version",
     "discord_py_pointed_at",
     "running_client",
+    "shard_of",
 ]

@@ -2,7 +2,7 @@
 
 REST handlers and the gateway receive the one `Backend` of their server; `FakeDiscord` wraps it for tests.
 `Backend.build_guild` makes every guild alike: @everyone, the bot's managed role, the bot and the owner as
-members, one text channel ``#general``.
+members, one text channel ``#general``. With a ``shard_count``, the first guild is on shard 0.
 """
 
 from __future__ import annotations
@@ -43,6 +43,14 @@ class FakeConfig:
     bot_name: str = "FakeBot"
     everyone_permissions: int = DEFAULT_EVERYONE_PERMISSIONS
     bot_permissions: int = DEFAULT_BOT_PERMISSIONS
+    shard_count: int | None = None
+    max_concurrency: int = 1
+
+    def __post_init__(self) -> None:
+        if self.shard_count is not None and self.shard_count < 1:
+            raise ValueError(f"shard_count must be at least 1, not {self.shard_count}")
+        if self.max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, not {self.max_concurrency}")
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,8 @@ class Backend:
         state, config = self.state, self.config
         bot = state.add_user(config.bot_name, bot=True)
         user = state.add_user("tester")
-        guild = self.build_guild(config.guild_name, bot_id=bot.id, owner_id=user.id)
+        first_id = self.guild_id_on_shard(0) if config.shard_count else None
+        guild = self.build_guild(config.guild_name, bot_id=bot.id, owner_id=user.id, guild_id=first_id)
         return Identity(
             application_id=bot.id,
             bot_user_id=bot.id,
@@ -98,12 +107,23 @@ class Backend:
             channel_id=guild.default_channel_id,
         )
 
-    def build_guild(self, name: str, *, bot_id: int | None = None, owner_id: int | None = None) -> FakeGuild:
+    def guild_id_on_shard(self, shard_id: int) -> int:
+        """A new guild id on shard ``shard_id`` of the configured ``shard_count``."""
+        count = self.config.shard_count
+        if count is None:
+            raise ValueError("a guild can be put on a shard only when the fake has a shard_count")
+        if not 0 <= shard_id < count:
+            raise ValueError(f"shard {shard_id} is not one of the {count} shards")
+        return self.state.snowflakes.next_on_shard(shard_id, count)
+
+    def build_guild(
+        self, name: str, *, bot_id: int | None = None, owner_id: int | None = None, guild_id: int | None = None
+    ) -> FakeGuild:
         """A guild with @everyone, the bot (with its managed role), the owner (default: ``tester``), ``#general``."""
         state, config = self.state, self.config
         bot_id = bot_id or self.identity.bot_user_id
         owner_id = owner_id or self.identity.user_id
-        guild = state.add_guild(name, owner_id)
+        guild = state.add_guild(name, owner_id, guild_id=guild_id)
         state.add_role("@everyone", config.everyone_permissions, guild_id=guild.id, role_id=guild.id)
         bot_role = state.add_role(config.bot_name, config.bot_permissions, guild_id=guild.id, bot_id=bot_id)
         guild.bot_role_id = bot_role.id

@@ -43,11 +43,25 @@ class BotDriving:
 
     backend: Backend
 
-    async def wait_for_gateway(self, timeout: float = 10.0) -> GatewayConnection:  # noqa: ASYNC109
-        """The first connection that identified (or resumed)."""
+    async def wait_for_gateway(
+        self,
+        timeout: float = 10.0,  # noqa: ASYNC109
+        *,
+        shard: int | None = None,
+    ) -> GatewayConnection:
+        """The first connection that identified (or resumed); with ``shard``, the first that serves that shard."""
+        hub = self.backend.gateway
+
+        def found() -> GatewayConnection | None:
+            return next((c for c in hub.ready_connections if shard is None or c.shard_id == shard), None)
+
+        return await self.backend.state.wait_until(found, timeout, f"a bot session (shard {shard})")
+
+    async def gateway_for(self, guild_id: int | None, timeout: float = 10.0) -> GatewayConnection:  # noqa: ASYNC109
+        """The first connection serving ``guild_id`` (None: DMs, shard 0), where its interactions are sent."""
         hub = self.backend.gateway
         return await self.backend.state.wait_until(
-            lambda: next(iter(hub.ready_connections), None), timeout, "a bot session"
+            lambda: hub.connection_for(guild_id), timeout, f"a bot session serving guild {guild_id}"
         )
 
     async def slash_command(
@@ -66,8 +80,8 @@ class BotDriving:
         In a guild channel it comes from member ``user_id`` (default ``tester``) of that channel's guild; in a DM
         channel (`open_dm`) from its recipient, without guild or member, as Discord sends it.
         """
-        connection = await self.wait_for_gateway(timeout)
         channel_id = channel_id or self.backend.identity.channel_id
+        connection = await self.gateway_for(self._guild_of_channel(channel_id), timeout)
         interaction = build_command_interaction(
             self.backend,
             name,
@@ -97,8 +111,8 @@ class BotDriving:
         Discord would refuse that answer (too many choices, bad names or values, too late). The interaction is in
         `interactions` (``response_delay`` says how fast it was answered).
         """
-        connection = await self.wait_for_gateway(timeout)
         channel_id = channel_id or self.backend.identity.channel_id
+        connection = await self.gateway_for(self._guild_of_channel(channel_id), timeout)
         interaction = build_autocomplete_interaction(
             self.backend,
             name,
@@ -188,6 +202,10 @@ class BotDriving:
         """Close every gateway socket with ``code`` (4000 and 1000 make discord.py RESUME)."""
         await drain(self.backend.gateway.close_all(code, reason), timeout=5.0)
 
+    def _guild_of_channel(self, channel_id: int) -> int | None:
+        channel = self.backend.state.channels.get(channel_id)
+        return None if channel is None else channel.guild_id
+
     def _check_author(self, channel: FakeChannel, user_id: int) -> None:
         if channel.is_dm and user_id != channel.recipient_id:
             raise LookupError(f"user {user_id} is not the recipient of DM channel {channel.id}")
@@ -213,8 +231,8 @@ class BotDriving:
         locale: str,
         timeout: float,  # noqa: ASYNC109
     ) -> InteractionHandle:
-        connection = await self.wait_for_gateway(timeout)
         message = self.backend.state.messages[message_id]
+        connection = await self.gateway_for(message.guild_id, timeout)
         interaction = build_component_interaction(
             self.backend,
             message,
@@ -235,5 +253,6 @@ class BotDriving:
         if sent_at is None:
             raise ConnectionError("the gateway connection closed before INTERACTION_CREATE was sent")
         interaction.dispatched_at = sent_at
+        interaction.shard_id = connection.shard_id
         self.backend.state.changed()
         return InteractionHandle(self.backend, interaction)

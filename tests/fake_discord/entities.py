@@ -279,7 +279,8 @@ class CallbackRefusal:
 
 @dataclass
 class FakeInteraction:
-    """An interaction sent to the bot; ``guild_id`` is None in a DM."""
+    """An interaction sent to the bot; ``guild_id`` is None in a DM, ``shard_id`` the shard of the session it was
+    dispatched to (None: an unsharded one)."""
 
     id: int
     token: str
@@ -293,6 +294,7 @@ class FakeInteraction:
     payload: dict[str, Any]
     source_message_id: int | None = None
     dispatched_at: float | None = None
+    shard_id: int | None = None
     callback: CallbackRecord | None = None
     refusals: list[CallbackRefusal] = field(default_factory=list)
     original_message_id: int | None = None

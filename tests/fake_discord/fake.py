@@ -9,13 +9,14 @@ async with FakeDiscord() as discord:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from .backend import MIB, Backend, CommandSync, FakeConfig
 from .driving import BotDriving
 from .faults import Fault, FaultKind
 from .ratelimit import RateLimit, merge_rate_limits
 from .server import ServerApp
+from .shards import IdentifyRecord
 from .state import (
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_EVERYONE_PERMISSIONS,
@@ -36,6 +37,11 @@ class FakeDiscord(WorldBuilding, BotDriving):
     Building the world (``add_guild``, ``add_channel``, ``add_member``, ``open_dm``, ...) comes from `WorldBuilding`,
     driving the bot (``slash_command``, ``autocomplete``, ``click_button``, ``send_user_message``, ...) from
     `BotDriving`.
+
+    ``shard_count`` makes the fake shard like Discord (see `shards`): ``/gateway/bot`` recommends that count (with
+    ``max_concurrency``), an IDENTIFY for another count is refused with 4010, each sharded session gets only its
+    shard's guilds and events, and the first guild is on shard 0. Without it any count is accepted. A client that
+    sends no ``shard`` gets everything either way.
     """
 
     def __init__(
@@ -52,6 +58,8 @@ class FakeDiscord(WorldBuilding, BotDriving):
         bot_name: str = "FakeBot",
         everyone_permissions: int = DEFAULT_EVERYONE_PERMISSIONS,
         bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
+        shard_count: int | None = None,
+        max_concurrency: int = 1,
     ) -> None:
         config = FakeConfig(
             rate_limits=merge_rate_limits(rate_limits),
@@ -65,6 +73,8 @@ class FakeDiscord(WorldBuilding, BotDriving):
             bot_name=bot_name,
             everyone_permissions=everyone_permissions,
             bot_permissions=bot_permissions,
+            shard_count=shard_count,
+            max_concurrency=max_concurrency,
         )
         self.backend = Backend(config)
         self._server = ServerApp(self.backend)
@@ -156,6 +166,19 @@ class FakeDiscord(WorldBuilding, BotDriving):
     def typing_events(self) -> list[tuple[int, float]]:
         """``(channel_id, monotonic time)`` of every typing indicator the bot triggered."""
         return list(self.state.typing)
+
+    @property
+    def shard_count(self) -> int | None:
+        return self.backend.config.shard_count
+
+    @property
+    def identifies(self) -> list[IdentifyRecord]:
+        """Every IDENTIFY received, accepted or refused: shard, monotonic arrival time, session id or close code."""
+        return list(self.backend.stats.identifies)
+
+    def dispatched_on_shard(self, shard_id: int) -> list[tuple[str, dict[str, Any]]]:
+        """``(event, data)`` of every dispatch written to the sessions of shard ``shard_id``."""
+        return self.backend.gateway.dispatched_on_shard(shard_id)
 
     def message(self, message_id: int) -> FakeMessage:
         return self.state.messages[message_id]

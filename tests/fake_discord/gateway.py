@@ -4,6 +4,9 @@ The client asks for ``compress=zlib-stream`` but accepts plain JSON text frames,
 connection writes through one queue, so events reach the client in the order they were produced, also when a
 synchronous helper (``add_channel``) produces them; `GatewayConnection.send` returns a future that resolves with
 the monotonic time the frame was written (or None if the connection went away first).
+
+Sharding (see `shards`): a session that identified with ``shard`` gets READY, GUILD_CREATE and every dispatch only
+for its shard's guilds (DMs: shard 0); one without ``shard`` gets everything. Every event names its guild for this.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ import json
 import logging
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
 from . import payloads
+from .shards import INVALID_SHARD, IdentifyRecord, InvalidShard, Shard, parse_shard, requested_shard
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -44,8 +48,22 @@ class GatewaySession:
 
     id: str
     intents: int
+    shard: Shard | None = None
     seq: int = 0
     log: list[dict[str, Any]] = field(default_factory=list)
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Whether the events of ``guild_id`` (None: a DM) are this session's: always, when it is unsharded."""
+        return self.shard is None or self.shard.serves(guild_id)
+
+
+class Refusal(Exception):
+    """Why an IDENTIFY is answered by closing the socket."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{code} {reason}")
+        self.code = code
+        self.reason = reason
 
 
 @dataclass
@@ -68,6 +86,15 @@ class GatewayConnection:
     @property
     def intents(self) -> int:
         return self.session.intents if self.session else 0
+
+    @property
+    def shard_id(self) -> int | None:
+        """The shard this connection serves (None: unsharded, or not identified yet)."""
+        shard = self.session.shard if self.session else None
+        return None if shard is None else shard.id
+
+    def serves(self, guild_id: int | None) -> bool:
+        return self.session is not None and self.session.serves(guild_id)
 
     def send(self, payload: dict[str, Any], *, event: str | None = None) -> asyncio.Future[float | None]:
         item = _Outgoing(payload, asyncio.get_running_loop().create_future(), event=event)
@@ -177,29 +204,49 @@ class GatewayHub:
             connection.close(4001, "Unknown opcode.")
 
     def _identify(self, connection: GatewayConnection, data: dict[str, Any]) -> None:
-        config = self.backend.config
-        self.backend.stats.identify_payloads.append({k: v for k, v in data.items() if k != "token"})
-        if connection.session is not None:
-            connection.close(4005, "Already authenticated.")
-        elif data.get("token") != config.token:
-            connection.close(4004, "Authentication failed.")
-        elif config.refuse_privileged_intents and int(data.get("intents", 0)) & PRIVILEGED_INTENTS:
-            connection.close(4014, "Disallowed intent(s).")
-        else:
-            session = GatewaySession(secrets.token_hex(16), int(data.get("intents", 0)))
-            self.sessions[session.id] = session
-            connection.session = session
-            connection.dispatch("READY", self._ready_payload(session, data.get("shard")))
-            for guild_id in self.backend.state.guilds:
-                connection.dispatch("GUILD_CREATE", payloads.guild_create(self.backend, guild_id))
-            self._mark_ready(connection)
+        stats = self.backend.stats
+        stats.identify_payloads.append({k: v for k, v in data.items() if k != "token"})
+        record = IdentifyRecord(*requested_shard(data.get("shard")), at=self.backend.now())
+        try:
+            shard = self._admit(connection, data)
+        except Refusal as refusal:
+            stats.identifies.append(replace(record, close_code=refusal.code))
+            connection.close(refusal.code, refusal.reason)
+            return
+        session = GatewaySession(secrets.token_hex(16), int(data.get("intents", 0)), shard=shard)
+        stats.identifies.append(replace(record, session_id=session.id))
+        self._start_session(connection, session)
 
-    def _ready_payload(self, session: GatewaySession, shard: list[int] | None) -> dict[str, Any]:
+    def _admit(self, connection: GatewayConnection, data: dict[str, Any]) -> Shard | None:
+        """The shard the IDENTIFY may serve (None: unsharded); `Refusal` with Discord's close code if it may not."""
+        config = self.backend.config
+        if connection.session is not None:
+            raise Refusal(4005, "Already authenticated.")
+        if data.get("token") != config.token:
+            raise Refusal(4004, "Authentication failed.")
+        try:
+            shard = parse_shard(data.get("shard"), config.shard_count)
+        except InvalidShard:
+            raise Refusal(INVALID_SHARD, "Invalid shard.") from None
+        if config.refuse_privileged_intents and int(data.get("intents", 0)) & PRIVILEGED_INTENTS:
+            raise Refusal(4014, "Disallowed intent(s).")
+        return shard
+
+    def _start_session(self, connection: GatewayConnection, session: GatewaySession) -> None:
+        self.sessions[session.id] = session
+        connection.session = session
+        guild_ids = [guild_id for guild_id in self.backend.state.guilds if session.serves(guild_id)]
+        connection.dispatch("READY", self._ready_payload(session, guild_ids))
+        for guild_id in guild_ids:
+            connection.dispatch("GUILD_CREATE", payloads.guild_create(self.backend, guild_id))
+        self._mark_ready(connection)
+
+    def _ready_payload(self, session: GatewaySession, guild_ids: list[int]) -> dict[str, Any]:
         backend, ids = self.backend, self.backend.identity
         ready: dict[str, Any] = {
             "v": 10,
             "user": payloads.client_user(backend.state.users[ids.bot_user_id]),
-            "guilds": [{"id": str(guild_id), "unavailable": True} for guild_id in backend.state.guilds],
+            "guilds": [{"id": str(guild_id), "unavailable": True} for guild_id in guild_ids],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": backend.gateway_url,
@@ -212,8 +259,8 @@ class GatewayHub:
             "user_settings": {},
             "_trace": ["fake-discord"],
         }
-        if shard is not None:
-            ready["shard"] = shard
+        if session.shard is not None:
+            ready["shard"] = [session.shard.id, session.shard.count]
         return ready
 
     def _resume(self, connection: GatewayConnection, data: dict[str, Any]) -> None:
@@ -257,9 +304,29 @@ class GatewayHub:
             chunk["nonce"] = data["nonce"]
         connection.dispatch("GUILD_MEMBERS_CHUNK", chunk)
 
-    def dispatch(self, event: str, data: dict[str, Any], *, intents: int = 0) -> list[asyncio.Future[float | None]]:
-        """Send ``event`` to every ready connection that asked for all of ``intents``."""
-        return [c.dispatch(event, data) for c in self.ready_connections if c.intents & intents == intents]
+    def dispatch(
+        self, event: str, data: dict[str, Any], *, guild_id: int | None, intents: int = 0
+    ) -> list[asyncio.Future[float | None]]:
+        """Send ``event`` of ``guild_id`` (None: no guild, a DM) to every ready connection that serves it and asked
+        for all of ``intents``."""
+        return [
+            c.dispatch(event, data)
+            for c in self.ready_connections
+            if c.intents & intents == intents and c.serves(guild_id)
+        ]
+
+    def connection_for(self, guild_id: int | None) -> GatewayConnection | None:
+        """The first ready connection serving ``guild_id`` (None: DMs), the one an interaction there goes to."""
+        return next((c for c in self.ready_connections if c.serves(guild_id)), None)
+
+    def dispatched_on_shard(self, shard_id: int) -> list[tuple[str, dict[str, Any]]]:
+        """``(event, data)`` of every dispatch written to the sessions of shard ``shard_id``, in order per session."""
+        return [
+            (frame["t"], frame["d"])
+            for session in self.sessions.values()
+            if session.shard is not None and session.shard.id == shard_id
+            for frame in session.log
+        ]
 
     def close_all(self, code: int, reason: str) -> list[asyncio.Future[float | None]]:
         return [connection.close(code, reason) for connection in list(self.connections)]
@@ -277,7 +344,7 @@ class GatewayHub:
         return [
             connection.dispatch(event, full if self._may_read_content(connection, message) else without_content(full))
             for connection in self.ready_connections
-            if connection.intents & message_intent(message)
+            if connection.intents & message_intent(message) and connection.serves(message.guild_id)
         ]
 
     def publish_message_delete(self, message: FakeMessage) -> None:
@@ -286,7 +353,7 @@ class GatewayHub:
         data = {"id": str(message.id), "channel_id": str(message.channel_id)}
         if message.guild_id is not None:
             data["guild_id"] = str(message.guild_id)
-        self.dispatch("MESSAGE_DELETE", data, intents=message_intent(message))
+        self.dispatch("MESSAGE_DELETE", data, guild_id=message.guild_id, intents=message_intent(message))
 
     def _may_read_content(self, connection: GatewayConnection, message: FakeMessage) -> bool:
         bot_id = self.backend.identity.bot_user_id

@@ -1,4 +1,5 @@
-"""REST routes around messages: users and the bot's application, application commands, channels, DMs, typing, files.
+"""REST routes around messages: users and the bot's application, the gateway (``/gateway/bot``, see `shards`),
+application commands, channels, DMs, typing, files.
 
 Application commands: ``PUT`` is a bulk overwrite whose request body is kept in `Backend.command_syncs`; a command
 whose name and type were already registered keeps its id, as on Discord.
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from . import payloads
+from . import payloads, shards
 from .backend import CommandSync
 from .routing import (
     ApiError,
@@ -59,6 +60,14 @@ async def create_dm(backend: Backend, request: web.Request) -> web.Response:
 
 async def get_current_application(backend: Backend, request: web.Request) -> web.Response:
     return json_response(payloads.application(backend))
+
+
+async def get_gateway_bot(backend: Backend, request: web.Request) -> web.Response:
+    """Where to connect, the recommended shard count and the session start limit (`shards.gateway_bot`)."""
+    config, accepted = backend.config, [r for r in backend.stats.identifies if r.accepted]
+    return json_response(
+        shards.gateway_bot(backend.gateway_url, config.shard_count, config.max_concurrency, len(accepted))
+    )
 
 
 def command_scope(backend: Backend, request: web.Request) -> int | None:
@@ -156,6 +165,7 @@ ROUTES = [
     RouteSpec("POST", "/users/@me/channels", create_dm, "default"),
     RouteSpec("GET", "/users/{user_id}", get_user, "default"),
     RouteSpec("GET", "/oauth2/applications/@me", get_current_application, "default"),
+    RouteSpec("GET", "/gateway/bot", get_gateway_bot, "default"),
     RouteSpec("GET", f"{APPLICATION}/commands", get_commands, "default", ("application_id",)),
     RouteSpec("PUT", f"{APPLICATION}/commands", overwrite_commands, "default", ("application_id",)),
     RouteSpec("GET", f"{APPLICATION}/guilds/{{guild_id}}/commands", get_commands, "default", ("guild_id",)),

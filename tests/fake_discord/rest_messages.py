@@ -136,7 +136,7 @@ def require_text_parent(channel: FakeChannel) -> None:
 
 def publish_thread(backend: Backend, thread: FakeChannel) -> web.Response:
     data = payloads.channel(thread)
-    backend.gateway.dispatch("THREAD_CREATE", data | {"newly_created": True})
+    backend.gateway.dispatch("THREAD_CREATE", data | {"newly_created": True}, guild_id=thread.guild_id)
     return json_response(data, status=201)
 
 

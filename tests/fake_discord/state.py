@@ -37,6 +37,7 @@ from .entities import (
     Version,
     iso_now,
 )
+from .shards import snowflake_on_shard
 
 __all__ = [
     "DM_CHANNEL",
@@ -88,6 +89,11 @@ class SnowflakeFactory:
     def next(self) -> int:
         candidate = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
         self._last = max(candidate, self._last + 1)
+        return self._last
+
+    def next_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """The next snowflake whose timestamp puts it (a guild) on shard ``shard_id`` of ``shard_count``."""
+        self._last = snowflake_on_shard(self.next(), shard_id, shard_count)
         return self._last
 
 
@@ -142,8 +148,8 @@ class FakeState:
         self.changed()
         return user
 
-    def add_guild(self, name: str, owner_id: int) -> FakeGuild:
-        guild = FakeGuild(self.new_id(), name, owner_id)
+    def add_guild(self, name: str, owner_id: int, *, guild_id: int | None = None) -> FakeGuild:
+        guild = FakeGuild(guild_id or self.new_id(), name, owner_id)
         self.guilds[guild.id] = guild
         self.changed()
         return guild

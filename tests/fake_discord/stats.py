@@ -9,6 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .shards import IdentifyRecord
+
 AckMistake = Literal["late", "already_acknowledged"]
 
 
@@ -44,6 +46,7 @@ class Stats:
     ack_violations: list[AckViolation] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
     identify_payloads: list[dict[str, Any]] = field(default_factory=list)
+    identifies: list[IdentifyRecord] = field(default_factory=list)
     resumes: int = 0
     gateway_connections: int = 0
     dispatched: Counter[str] = field(default_factory=Counter)

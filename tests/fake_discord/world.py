@@ -2,14 +2,15 @@
 
 `WorldBuilding` is a mixin of `FakeDiscord`. Every guild-scoped helper takes ``guild_id`` (default: the first guild,
 the one ``fake.guild_id`` names), and what it creates is announced on the gateway if the bot is connected
-(GUILD_CREATE, CHANNEL_CREATE, THREAD_CREATE, GUILD_ROLE_CREATE, GUILD_MEMBER_ADD), as Discord does.
+(GUILD_CREATE, CHANNEL_CREATE, THREAD_CREATE, GUILD_ROLE_CREATE, GUILD_MEMBER_ADD), as Discord does: to the
+sessions of the guild's shard (`shard_of`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import payloads
+from . import payloads, shards
 from .backend import Backend
 from .gateway import GUILD_MEMBERS, GUILDS
 from .state import TEXT_CHANNEL, FakeChannel, FakeGuild, FakeMember
@@ -32,26 +33,35 @@ class WorldBuilding:
         """The guild record (name, owner, members by user id, default channel); default: the first guild."""
         return self._guild(guild_id)
 
+    def shard_of(self, guild_id: int | None, shard_count: int | None = None) -> int:
+        """The shard the events of ``guild_id`` go to (None, a DM: 0) of ``shard_count`` (default: the fake's)."""
+        count = shard_count or self.backend.config.shard_count
+        if count is None:
+            raise ValueError("shard_of() needs a shard_count: the fake has none")
+        return shards.shard_of(guild_id, count)
+
     def default_channel_of(self, guild_id: int) -> int:
         """The ``#general`` text channel every guild is created with."""
         return self._guild(guild_id).default_channel_id
 
-    def add_guild(self, name: str, *, owner_id: int | None = None) -> int:
+    def add_guild(self, name: str, *, owner_id: int | None = None, shard: int | None = None) -> int:
         """Another guild with @everyone, ``#general``, the bot (with its role) and the owner (default: ``tester``).
 
-        The bot learns of it by GUILD_CREATE: now if connected (without ``unavailable``, which is how Discord, and
+        ``shard`` picks an id on that shard of the fake's ``shard_count`` (which it then needs). The bot learns of it
+        by GUILD_CREATE on that shard: now if connected (without ``unavailable``, which is how Discord, and
         discord.py's ``on_guild_join``, tell a join from a guild coming back), else after READY like every guild.
         """
-        guild = self.backend.build_guild(name, owner_id=owner_id)
+        guild_id = None if shard is None else self.backend.guild_id_on_shard(shard)
+        guild = self.backend.build_guild(name, owner_id=owner_id, guild_id=guild_id)
         joined = payloads.guild_create(self.backend, guild.id)
         del joined["unavailable"]
-        self.backend.gateway.dispatch("GUILD_CREATE", joined, intents=GUILDS)
+        self.backend.gateway.dispatch("GUILD_CREATE", joined, guild_id=guild.id, intents=GUILDS)
         return guild.id
 
     def add_channel(self, name: str, *, guild_id: int | None = None, topic: str | None = None) -> int:
         guild = self._guild(guild_id)
         channel = self.backend.state.add_channel(name, guild.id, type=TEXT_CHANNEL, topic=topic)
-        self.backend.gateway.dispatch("CHANNEL_CREATE", payloads.channel(channel), intents=GUILDS)
+        self.backend.gateway.dispatch("CHANNEL_CREATE", payloads.channel(channel), guild_id=guild.id, intents=GUILDS)
         return channel.id
 
     def add_thread(self, parent_id: int, name: str, *, private: bool = False, owner_id: int | None = None) -> int:
@@ -61,9 +71,8 @@ class WorldBuilding:
             raise ValueError(f"channel {parent_id} is a DM: threads live in guild channels")
         owner = owner_id or self.backend.identity.user_id
         thread = self.backend.state.add_thread(parent, name, private=private, owner_id=owner)
-        self.backend.gateway.dispatch(
-            "THREAD_CREATE", payloads.channel(thread) | {"newly_created": True}, intents=GUILDS
-        )
+        event = payloads.channel(thread) | {"newly_created": True}
+        self.backend.gateway.dispatch("THREAD_CREATE", event, guild_id=thread.guild_id, intents=GUILDS)
         return thread.id
 
     def add_role(
@@ -73,7 +82,7 @@ class WorldBuilding:
         guild = self._guild(guild_id)
         role = self.backend.state.add_role(name, permissions, guild_id=guild.id, mentionable=mentionable)
         event = {"guild_id": str(guild.id), "role": payloads.role(role)}
-        self.backend.gateway.dispatch("GUILD_ROLE_CREATE", event, intents=GUILDS)
+        self.backend.gateway.dispatch("GUILD_ROLE_CREATE", event, guild_id=guild.id, intents=GUILDS)
         return role.id
 
     def add_user(self, name: str) -> int:
@@ -125,4 +134,6 @@ class WorldBuilding:
 
     def _announce_member(self, member: FakeMember) -> None:
         event = payloads.member(self.backend, member) | {"guild_id": str(member.guild_id)}
-        self.backend.gateway.dispatch("GUILD_MEMBER_ADD", event, intents=GUILDS | GUILD_MEMBERS)
+        self.backend.gateway.dispatch(
+            "GUILD_MEMBER_ADD", event, guild_id=member.guild_id, intents=GUILDS | GUILD_MEMBERS
+        )
