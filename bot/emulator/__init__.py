@@ -20,6 +20,7 @@ from bot.emulator.app import (
     ReceivedRequest,
     create_app,
     drawn_picture,
+    most_drawing_at_once,
     received_requests,
 )
 
@@ -30,6 +31,7 @@ __all__ = [
     "ReceivedRequest",
     "create_app",
     "drawn_picture",
+    "most_drawing_at_once",
     "received_requests",
     "run_emulator",
 ]

@@ -93,6 +93,8 @@ class EmulatorState:
     sent_events: deque[SentEvent] = field(default_factory=lambda: deque(maxlen=RECORDED_SENDS))
     failures_sent: dict[str, int] = field(default_factory=dict)
     pictures: PictureStore = field(default_factory=PictureStore)
+    drawing_now: int = 0  # picture requests being drawn at this moment
+    most_drawing_at_once: int = 0  # the most there ever were: what a client's concurrency limit let through
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,11 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
         app.router.add_post(path, handle_chat)
     setup_pictures(app, app[STATE_KEY].pictures)
     return app
+
+
+def most_drawing_at_once(app: web.Application) -> int:
+    """The most picture requests the app has been drawing at one moment (during their `picture-delay`)."""
+    return app[STATE_KEY].most_drawing_at_once
 
 
 def received_requests(app: web.Application) -> list[ReceivedRequest]:
@@ -259,8 +266,13 @@ async def _draw(request: web.Request, chat: ChatRequest, prompt: str, directives
     """Render the picture off the event loop, store it, and return its URL."""
     config, state = request.app[CONFIG_KEY], request.app[STATE_KEY]
     delay = config.picture_delay if directives.picture_delay is None else directives.picture_delay
-    if delay:
-        await asyncio.sleep(delay)
+    state.drawing_now += 1
+    state.most_drawing_at_once = max(state.most_drawing_at_once, state.drawing_now)
+    try:
+        if delay:
+            await asyncio.sleep(delay)
+    finally:
+        state.drawing_now -= 1
     picture = PictureRequest(
         prompt=prompt,
         width=chat.width,
