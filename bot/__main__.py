@@ -1,4 +1,5 @@
-"""Command line: `python -m bot` runs the Discord bot; `python -m bot console [--emulator]` chats in the terminal.
+"""Command line: `python -m bot` runs the Discord bot; `python -m bot console [--emulator]` chats in the terminal;
+`python -m bot store copy --from URL --to URL` copies the database (`bot.store_cli`).
 
 A failure at start-up that an operator can act on (a setting, the database, Discord refusing or unreachable) ends
 the program with one readable line naming what to check, and an exit status of its own (the README's table),
@@ -12,10 +13,12 @@ import errno
 import getpass
 import logging
 import os
+import re
 import sqlite3
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import aiohttp
 import discord
@@ -23,9 +26,11 @@ from discord.ext import commands
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.core.store import StoreError
+from bot.core.store.postgresql import dsn_passwords
 from bot.core.store.sqlite import BUSY_TIMEOUT_MS
 from bot.logs import setup_logging
 from bot.runtime import run
+from bot.store_cli import add_store_commands, run_store_command
 
 EXIT_CONFIG_ERROR = 2
 EXIT_STORE_ERROR = 3
@@ -62,14 +67,26 @@ class _Cause:
     errno: int | None
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors (which quote the arguments) never show a database URL's password; its
+    subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        words = re.findall(r"\S+", message)
+        for password in {found for word in words for found in dsn_passwords(word.strip("'\",[]"))}:
+            message = message.replace(password, "***")
+        super().error(message)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Fusionbot, a Discord bot for the fusion API")
+    parser = _ArgumentParser(prog="python -m bot", description="Fusionbot, a Discord bot for the fusion API")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the Discord bot (the default)")
     console = commands.add_parser("console", help="chat with the fusion API in the terminal")
     console.add_argument(
         "--emulator", action="store_true", help="use the built-in fusion API emulator (no account or key needed)"
     )
+    add_store_commands(commands)
     return parser.parse_args(argv)
 
 
@@ -214,6 +231,8 @@ def store_failure(error: StoreError | sqlite3.Error, settings: Settings) -> Star
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.command == "store":  # works on databases named on its command line, without the bot's settings
+        return run_store_command(args)
     try:
         settings = load_settings()
         setup_logging(settings.log_level, settings.secrets())

@@ -194,3 +194,11 @@ def test_some_of_the_shards_need_a_shared_database(monkeypatch: pytest.MonkeyPat
         load_settings()
     monkeypatch.setenv("SHARD_IDS", "0-1")  # every shard in this process: SQLite will do
     assert load_settings().shards is not None
+
+
+def test_a_mistyped_command_line_never_shows_the_database_password(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["store", "copy", "--from", "sqlite:///a", "--to", "sqlite:///b", "postgresql://bot:hunter2@db/x"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "unrecognized arguments: postgresql://bot:***@db/x" in err
+    assert "hunter2" not in err
