@@ -35,6 +35,7 @@ MAX_SHARDS = 4096
 PUBLIC_MODELS = ("Artist_V0.1.3", "Artist V0.3.0 Beta", "Artist v0.3.5 Beta")  # names seen in public use
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LogFormat = Literal["text", "json"]
 
 # What each setting that a command needs is, for the message shown when it is missing.
 REQUIRED_SETTING_HELP = {
@@ -107,6 +108,12 @@ class Settings(BaseSettings):
     image_fetch_allow_private: bool = False
     image_fetch_timeout: PositiveFloat = 30.0
     log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"
+    # The bot's HTTP endpoint for Prometheus and health checks (`bot.app.health`): off unless a port is set; 0 takes
+    # any free port (tests).
+    metrics_port: int | None = Field(default=None, ge=0, le=65_535)
+    metrics_host: str = "127.0.0.1"
+    health_max_lag_seconds: float = Field(default=5.0, gt=0, le=3600)
 
     @field_validator("discord_api_base", "fusion_api_url")
     @classmethod
@@ -123,6 +130,11 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str) -> str:
         backend_of(value)  # ValueError naming what is expected
         return value
+
+    @field_validator("shard_count", "metrics_port", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value  # `SHARD_COUNT=` in a .env
 
     @field_validator("shard_ids", mode="before")
     @classmethod
@@ -162,6 +174,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_log_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_log_format(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
 
     @property
     def database_backend(self) -> Literal["sqlite", "postgresql"]:

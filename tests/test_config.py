@@ -202,3 +202,18 @@ def test_a_mistyped_command_line_never_shows_the_database_password(capsys: pytes
     err = capsys.readouterr().err
     assert exited.value.code == 2 and "unrecognized arguments: postgresql://bot:***@db/x" in err
     assert "hunter2" not in err
+
+
+def test_the_monitoring_endpoint_is_off_unless_a_port_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (load_settings().metrics_port, load_settings().metrics_host) == (None, "127.0.0.1")
+    monkeypatch.setenv("METRICS_PORT", "")  # `METRICS_PORT=` in a .env: unset, as the example's line reads
+    monkeypatch.setenv("SHARD_COUNT", " ")
+    assert (load_settings().metrics_port, load_settings().shard_count) == (None, None)
+    monkeypatch.setenv("METRICS_PORT", "9108")
+    monkeypatch.setenv("LOG_FORMAT", "JSON")
+    settings = load_settings()
+    assert (settings.metrics_port, settings.log_format) == (9108, "json")
+    with pytest.raises(SettingsError, match="METRICS_PORT"):
+        load_settings(metrics_port=70_000)
+    with pytest.raises(SettingsError, match="LOG_FORMAT"):
+        load_settings(log_format="xml")
