@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_store_command(args)
     try:
         settings = load_settings()
-        setup_logging(settings.log_level, settings.secrets())
+        setup_logging(settings.log_level, settings.secrets(), log_format=settings.log_format)
         return run_command(args, settings)
     except SettingsError as error:
         print(f"fusionbot: configuration error:\n{error}", file=sys.stderr)

@@ -1,5 +1,5 @@
-"""Logging set-up: one format for the whole application, secrets redacted from every record, and discord.py's
-warnings about voice (which the bot does not use) left out.
+"""Logging set-up: one format for the whole application (readable lines, or JSON lines for log pipelines), secrets
+redacted from every record, and discord.py's warnings about voice (which the bot does not use) left out.
 
 Two kinds of secret are redacted: the configured ones (the bot token, API keys), by value, and the tokens Discord
 hands out per interaction or webhook, by where they appear, since they are not known in advance: discord.py logs
@@ -9,9 +9,13 @@ at DEBUG the REST URLs that carry them (`/webhooks/<application id>/<token>/...`
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+
+from bot.core.log_context import FIELDS, current_log_context
 
 REDACTED = "[redacted]"
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -62,11 +66,48 @@ class RedactSecrets(logging.Filter):
         return text
 
 
-def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    """Log to standard error at `level`, with `secrets` and Discord's interaction tokens never written out."""
+class WithLogContext(logging.Filter):
+    """Notes on each record the ids of the work that logged it (`bot.core.log_context`), as `record.ids`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "ids"):
+            record.ids = current_log_context()
+        return True
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per record: `time` (UTC, ISO 8601, milliseconds), `level`, `logger`, `message`, the ids known
+    of its work (`shard`, `guild`, `channel`, `answer`, `picture`; Discord's snowflakes as strings, as Discord's
+    API gives them, since they exceed what JavaScript's numbers hold exactly) and `exception`, the traceback.
+
+    The message and the traceback are those the filters left, so with `RedactSecrets` before it no secret is in it.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        ids: Mapping[str, int] = getattr(record, "ids", None) or current_log_context()
+        line |= {name: str(ids[name]) if name in ("guild", "channel") else ids[name] for name in FIELDS if name in ids}
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def setup_logging(level: str, secrets: Iterable[str] = (), *, log_format: str = "text") -> None:
+    """Log to standard error at `level`, as text lines or, with `log_format="json"`, JSON lines (`JsonLines`), with
+    `secrets` and Discord's interaction tokens never written out."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setFormatter(JsonLines() if log_format == "json" else logging.Formatter(LOG_FORMAT))
     handler.addFilter(RedactSecrets(secrets))
+    handler.addFilter(WithLogContext())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -1,10 +1,14 @@
-"""Log lines never show Discord's interaction and webhook tokens, logged by discord.py as it logs them."""
+"""Log lines never show Discord's interaction and webhook tokens, logged by discord.py as it logs them; with
+LOG_FORMAT=json each is one JSON object carrying the ids of the work that logged it."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import logging
 import sys
+from datetime import datetime
 
 import aiohttp
 import pytest
@@ -12,7 +16,8 @@ from discord.http import Route
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from bot.logs import LOG_FORMAT, REDACTED, RedactSecrets
+from bot.core.log_context import log_context
+from bot.logs import LOG_FORMAT, REDACTED, JsonLines, RedactSecrets, WithLogContext
 
 APPLICATION_ID = 1100000000000000001
 INTERACTION_ID = 1200000000000000002
@@ -95,3 +100,51 @@ def test_configured_secrets_and_tokens_are_redacted_together() -> None:
 
     assert TOKEN not in line and "sk-key" not in line
     assert line.count(REDACTED) == 2
+
+
+def json_line(record: logging.LogRecord, secrets: list[str] | None = None) -> dict[str, object]:
+    """The record as the bot's handler writes it with LOG_FORMAT=json, parsed (it must be one JSON line)."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonLines())
+    handler.addFilter(RedactSecrets(secrets or []))
+    handler.addFilter(WithLogContext())
+    handler.handle(record)
+    [line] = out.getvalue().splitlines()
+    return json.loads(line)
+
+
+def test_a_json_line_carries_the_ids_of_the_work_that_logged_it() -> None:
+    guild, channel = 1300000000000000003, 1400000000000000004
+    with log_context(shard=1, guild=guild, channel=channel), log_context(answer=42):
+        inside = json_line(record("bot.core.chat", "answer %d: %s", 42, "done", level=logging.INFO))
+    outside = json_line(record("bot.core.chat", "no work here", level=logging.WARNING))
+
+    assert inside["message"] == "answer 42: done" and inside["level"] == "INFO" and inside["logger"] == "bot.core.chat"
+    assert (inside["shard"], inside["guild"], inside["channel"], inside["answer"]) == (1, str(guild), str(channel), 42)
+    assert datetime.fromisoformat(str(inside["time"])).tzinfo is not None
+    assert "answer" not in outside and "guild" not in outside and outside["level"] == "WARNING"
+
+
+async def test_tasks_started_inside_a_log_context_keep_its_ids() -> None:
+    async def work() -> dict[str, object]:
+        await asyncio.sleep(0)
+        return json_line(record("bot.app.streaming", "edited"))
+
+    with log_context(picture=7):
+        task = asyncio.create_task(work())
+    assert (await task)["picture"] == 7
+
+
+def test_a_json_line_shows_no_secret_in_its_message_or_traceback() -> None:
+    try:
+        raise RuntimeError(f"refused key sk-key at {INTERACTION_ROUTES[1].url}")
+    except RuntimeError:
+        line = json_line(
+            record("discord.client", "failed with %s", "sk-key", level=logging.ERROR, exc_info=sys.exc_info()),
+            secrets=["sk-key"],
+        )
+
+    text = json.dumps(line)
+    assert "sk-key" not in text and TOKEN not in text
+    assert "RuntimeError" in str(line["exception"]) and line["message"] == f"failed with {REDACTED}"
