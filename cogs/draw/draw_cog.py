@@ -84,5 +84,5 @@ class DrawCog(commands.Cog):
     @app_commands.checks.has_permissions(manage_guild=True)
     async def draw_queue(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None  # guild_only
-        view = QueueView(self.draws, interaction.guild_id, interaction.locale.value)
+        view = await QueueView.open(self.draws, interaction.guild_id, interaction.locale.value)
         await interaction.response.send_message(view.describe(), view=view, ephemeral=True)

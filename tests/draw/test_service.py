@@ -26,6 +26,7 @@ from bot.core.draw import (
 from bot.core.store import Store
 from bot.emulator import drawn_picture, received_requests
 from bot.runtime import fusion_client
+from tests.draw.conftest import OpenProcess
 from tests.emulator_server import EmulatorServer, serve_emulator
 
 ALICE = Requester(user_id=10, guild_id=1, channel_id=100, display_name="Alice")
@@ -244,3 +245,27 @@ async def test_draw_prompts_join_the_chat_context_only_when_the_setting_says_so(
     await draw(make_service(record_in_chat=record_in_chat), spec())
     turns = await parts[0].turns(ALICE.channel_id)
     assert [turn.role for turn in turns] == (["user", "assistant"] if record_in_chat else [])
+
+
+async def test_one_users_admissions_in_two_processes_take_turns_so_the_daily_quota_holds(
+    open_process: OpenProcess, emulator: EmulatorServer
+) -> None:
+    limits = QueueLimits(max_drawing=10, max_drawing_per_server=10, max_waiting=10)  # only the quota refuses
+    processes = [await open_process(limits), await open_process(limits)]
+    settings = load_settings(fusion_api_url=emulator.url, fusion_api_key="k")
+    async with aiohttp.ClientSession() as session, PictureDownloader(allow_private=True) as downloader:
+        services = [
+            DrawService(
+                fusion_client(session, settings), p.store, downloader, p.queue, DrawLimits(daily_quota=1), clock=Clock()
+            )
+            for p in processes
+        ]
+        for user_id in (10, 11, 12):  # each asking at once in two servers, whose shards are in two processes
+            asking = [Requester(user_id, guild_id, channel_id=guild_id * 100) for guild_id in (1, 2)]
+            results = await asyncio.gather(
+                *(service.admit(spec(), requester) for service, requester in zip(services, asking, strict=True)),
+                return_exceptions=True,
+            )
+            refused = [result for result in results if isinstance(result, DrawRefusedError)]
+            assert len(refused) == 1 and "on the way" in refused[0].user_message, results
+            assert await processes[0].queue.held_by(user_id) == 1

@@ -1,7 +1,16 @@
 """Pictures for anyone in a server: options, the fair queue, quotas, drawing and showing them."""
 
 from bot.core.draw.options import DrawMenu, DrawSpec, InvalidDrawOptionError, reroll, variation
-from bot.core.draw.queue import DrawQueue, DrawRefusedError, QueueLimits, Ticket
+from bot.core.draw.queue import (
+    DrawQueue,
+    DrawRefusedError,
+    PictureQueue,
+    QueueEntry,
+    QueueLimits,
+    QueueRecord,
+    QueueSnapshot,
+    Ticket,
+)
 from bot.core.draw.service import DrawDisplay, DrawLimits, DrawOutcome, DrawService, DrawStatus, Requester
 
 __all__ = [
@@ -15,7 +24,11 @@ __all__ = [
     "DrawSpec",
     "DrawStatus",
     "InvalidDrawOptionError",
+    "PictureQueue",
+    "QueueEntry",
     "QueueLimits",
+    "QueueRecord",
+    "QueueSnapshot",
     "Requester",
     "Ticket",
     "reroll",

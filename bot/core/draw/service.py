@@ -18,7 +18,7 @@ from typing import Protocol
 from bot.config import Settings
 from bot.core.downloads import DownloadError, Picture, PictureDownloader
 from bot.core.draw.options import DrawSpec
-from bot.core.draw.queue import DrawQueue, DrawRefusedError, Ticket
+from bot.core.draw.queue import DrawRefusedError, PictureQueue, Ticket
 from bot.core.durations import describe_wait
 from bot.core.fusion import FusionClient, FusionError, Message, ModerationError, UnsupportedModelError
 from bot.core.store import DrawRecords, GenerationStatus, ImageGeneration
@@ -100,21 +100,22 @@ class DrawService:
     client: FusionClient
     store: DrawRecords
     downloader: PictureDownloader
-    queue: DrawQueue
+    queue: PictureQueue
     limits: DrawLimits = field(default_factory=DrawLimits)
     clock: Callable[[], float] = time.time
-    _admission: asyncio.Lock = field(default_factory=asyncio.Lock)
     _work: dict[int, asyncio.Task[DrawOutcome]] = field(default_factory=dict)
     _cancel_reasons: dict[int, str] = field(default_factory=dict)
     _runs: set[asyncio.Task[object]] = field(default_factory=set)
     _closing: bool = False
 
     async def admit(self, spec: DrawSpec, requester: Requester) -> Ticket:
-        """Take the request into the queue, or raise `DrawRefusedError` saying why not (nothing is stored then)."""
-        async with self._admission:  # one at a time, so two requests cannot both take a user's last picture
+        """Take the request into the queue, or raise `DrawRefusedError` saying why not (nothing is stored then, or
+        the request stored cancelled, costing nothing)."""
+        # One of the user's at a time, in every process, so two requests cannot both take their last picture.
+        async with self.queue.admission(requester.user_id):
             if self._closing:
                 raise DrawRefusedError("The bot is restarting. Please try again in a minute.")
-            self.queue.check_room(requester.user_id)
+            await self.queue.check_room(requester.user_id)
             refusal = await self._quota_refusal(requester.user_id)
             if refusal is not None:
                 raise DrawRefusedError(refusal)
@@ -122,7 +123,7 @@ class DrawService:
             ticket = Ticket(
                 generation_id, requester.user_id, requester.guild_id, spec.prompt, user_name=requester.display_name
             )
-            self.queue.join(ticket)
+            await self._join(ticket)
             return ticket
 
     async def draw(self, ticket: Ticket, spec: DrawSpec, display: DrawDisplay, *, max_bytes: int) -> DrawOutcome:
@@ -145,7 +146,7 @@ class DrawService:
 
     async def withdraw(self, ticket: Ticket) -> None:
         """Give up a request that was admitted but will not be drawn (its reply could not be started)."""
-        self.queue.withdraw(ticket)
+        await self.queue.withdraw(ticket)
         await self.store.finish_generation(ticket.generation_id, "cancelled", error="the reply could not be started")
 
     async def cancel(self, generation_id: int, reason: str) -> bool:
@@ -188,6 +189,16 @@ class DrawService:
         reason = self._cancel_reasons.pop(ticket.generation_id, INTERRUPTED)
         return _cancelled(ticket, spec, reason, self._closing) if work.cancelled() else _result_of(work, spec)
 
+    async def _join(self, ticket: Ticket) -> None:
+        """Join the stored request to the queue; if it is not taken (a queue shared with other processes may have
+        filled up meanwhile), the stored request is cancelled, costing nothing."""
+        try:
+            await self.queue.join(ticket)
+        except BaseException as error:
+            reason = error.user_message if isinstance(error, DrawRefusedError) else "the queue did not take it"
+            await self.store.finish_generation(ticket.generation_id, "cancelled", error=reason)
+            raise
+
     async def _quota_refusal(self, user_id: int) -> str | None:
         now = self.clock()
         usage = await self.store.draw_usage(user_id, since=now - QUOTA_WINDOW_SECONDS)
@@ -196,7 +207,7 @@ class DrawService:
             if wait > 0:
                 return f"Please wait {describe_wait(wait)} before asking for another picture."
         quota = self.limits.daily_quota
-        if quota and usage.drawn + self.queue.held_by(user_id) >= quota:
+        if quota and usage.drawn + await self.queue.held_by(user_id) >= quota:
             if usage.oldest_drawn_at is None:
                 return f"You have {quota} picture(s) on the way, your limit for 24 hours. Wait until they are done."
             wait = usage.oldest_drawn_at + QUOTA_WINDOW_SECONDS - now
@@ -291,6 +302,9 @@ def _result_of(work: asyncio.Task[DrawOutcome], spec: DrawSpec) -> DrawOutcome:
     if error is None:
         return work.result()
     generation_id = work.get_name()
+    if isinstance(error, DrawRefusedError):  # the queue could not go on (a shared queue lost its database)
+        log.warning("picture %s failed: %s", generation_id, error)
+        return DrawOutcome(DrawStatus.FAILED, int(generation_id), spec, reason=error.user_message)
     log.error("picture %s failed unexpectedly", generation_id, exc_info=error)
     return DrawOutcome(DrawStatus.FAILED, int(generation_id), spec, reason=UNEXPECTED)
 
