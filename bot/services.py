@@ -16,9 +16,10 @@ from bot.config import Settings
 from bot.core.access import Access
 from bot.core.chat import ChatService
 from bot.core.downloads import PictureDownloader
-from bot.core.draw import DrawLimits, DrawMenu, DrawQueue, DrawService, QueueLimits
+from bot.core.draw import DrawLimits, DrawMenu, DrawQueue, DrawService, PictureQueue, QueueLimits
+from bot.core.draw.shared_queue import SharedDrawQueue
 from bot.core.fusion import FusionClient
-from bot.core.store import DrawRecords, StoreBackend
+from bot.core.store import PostgresStore, StoreBackend
 from bot.core.store.backends import open_store
 from bot.runtime import context_budget, fusion_client, new_http_session
 
@@ -55,7 +56,9 @@ async def open_services(
         fusion = fusion_client(session, settings, url=fusion_url)
         chat = ChatService(fusion, store, context_budget(settings), downloader)
         stack.push_async_callback(chat.close)
-        draws = draw_service(settings, fusion, store, downloader)
+        queue = await picture_queue(settings, store)
+        stack.push_async_callback(queue.close)
+        draws = DrawService(fusion, store, downloader, queue, DrawLimits.from_settings(settings))
         stack.push_async_callback(draws.close)
         access = Access(
             store,
@@ -65,12 +68,13 @@ async def open_services(
         yield Services(settings, store, fusion, downloader, access, chat, draws, DrawMenu.from_settings(settings))
 
 
-def draw_service(
-    settings: Settings, client: FusionClient, store: DrawRecords, downloader: PictureDownloader
-) -> DrawService:
+async def picture_queue(settings: Settings, store: StoreBackend) -> PictureQueue:
+    """The picture queue: in this process's memory on SQLite; on PostgreSQL, the one every process shares."""
     limits = QueueLimits(
         max_drawing=settings.draw_max_concurrent,
         max_drawing_per_server=settings.draw_max_concurrent_per_server,
         max_waiting=settings.draw_max_waiting,
     )
-    return DrawService(client, store, downloader, DrawQueue(limits), DrawLimits.from_settings(settings))
+    if isinstance(store, PostgresStore):
+        return await SharedDrawQueue.open(store.pool, limits)
+    return DrawQueue(limits)

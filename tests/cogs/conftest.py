@@ -13,6 +13,7 @@ from bot.app.client import FusionBot
 from bot.config import Settings, load_settings
 from tests.emulator_server import EmulatorServer, serve_emulator
 from tests.fake_discord import FakeDiscord, running_client
+from tests.postgres import dsn, schema, server  # noqa: F401  (fixtures of the cluster tests)
 
 StartBot = Callable[..., AbstractAsyncContextManager[FusionBot]]
 
@@ -25,8 +26,8 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[EmulatorServer]:
-    async with serve_emulator() as server:
-        yield server
+    async with serve_emulator() as running:
+        yield running
 
 
 @pytest.fixture
