@@ -39,6 +39,7 @@ class StreamedAnswer:
         pace: Callable[[str], float] = lambda bucket: 0.0,
         max_parts: int = DEFAULT_MAX_PARTS,
         locale: str | None = None,
+        on_shown: Callable[[bool], None] | None = None,
     ) -> None:
         self._target = target
         self._finished_view = views.finished(answer_id)
@@ -50,6 +51,7 @@ class StreamedAnswer:
             max_parts=max_parts,
             locale=locale,
             journal=journal,
+            on_shown=on_shown,
         )
 
     @property
@@ -67,6 +69,10 @@ class StreamedAnswer:
     @on_gone.setter
     def on_gone(self, callback: Callable[[], None] | None) -> None:
         self._reply.on_gone = callback
+
+    @property
+    def first_text_at(self) -> float | None:
+        return self._reply.first_text_at
 
     @property
     def message_ids(self) -> list[int]:
@@ -106,12 +112,21 @@ def streamed_answers(
     pace: Callable[[str], float],
     max_parts: int,
     locale: str | None,
+    on_shown: Callable[[bool], None] | None = None,
 ) -> DisplayFor:
-    """Displays for `ChatService`: each answer in the target made for its messages (none yet, for a new answer)."""
+    """Displays for `ChatService`: each answer in the target made for its messages (none yet, for a new answer);
+    `on_shown(final)` is called after each of their messages is created or edited."""
 
     def display_for(answer_id: int, message_ids: Sequence[int], journal: Journal) -> StreamedAnswer:
         return StreamedAnswer(
-            target_for(message_ids), views, answer_id, journal, pace=pace, max_parts=max_parts, locale=locale
+            target_for(message_ids),
+            views,
+            answer_id,
+            journal,
+            pace=pace,
+            max_parts=max_parts,
+            locale=locale,
+            on_shown=on_shown,
         )
 
     return display_for

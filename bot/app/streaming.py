@@ -111,7 +111,9 @@ class StreamingReply:
     locale: str | None = None  # of the reader, for the bot's own notes
     journal: ReplyJournal | None = None
     on_gone: Callable[[], None] | None = None  # called once if the reply's message or channel is gone
+    on_shown: Callable[[bool], None] | None = None  # called after each message created or edited (final or live)
     gone: bool = False
+    first_text_at: float | None = None  # the event loop's time when a message of it was first created or edited
     _text: str = ""
     _journaled_at: float = float("-inf")
     _live_failures: int = 0
@@ -248,8 +250,10 @@ class StreamingReply:
                 await asyncio.sleep(min(self.pace(self.target.bucket), FINAL_TEXT_GAP))
             if index > len(self._shown):  # an earlier part could not be created: this one cannot follow it yet
                 return False
-            shown = await self._show(index, wanted, *attached, attempts=FINAL_ATTEMPTS if final else 1) and shown
-            requests += 1
+            done = await self._show(index, wanted, *attached, attempts=FINAL_ATTEMPTS if final else 1)
+            if done and self.on_shown is not None:
+                self.on_shown(final)
+            shown, requests = done and shown, requests + 1
         if final and len(self._shown) > len(parts):
             await self.target.drop_after(len(parts))
             del self._shown[len(parts) :]
@@ -291,6 +295,8 @@ class StreamingReply:
         return False
 
     async def _record_shown(self, index: int, wanted: _Shown) -> None:
+        if self.first_text_at is None:
+            self.first_text_at = asyncio.get_running_loop().time()
         if index < len(self._shown):
             self._shown[index] = wanted
             return

@@ -23,6 +23,8 @@ from pydantic import ValidationError
 from bot.core.downloads import DownloadError, Picture, PictureDownloader
 from bot.core.errors import UserFacingError
 from bot.core.fusion import ChatRequest, FinalResult, FusionClient, Message, StreamFailed, TextPiece
+from bot.core.log_context import log_context
+from bot.core.metrics import NO_METRICS, Metrics, error_kind
 from bot.core.store import AnswerRecords, ChatRecords, ContextBudget, StoreError
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,8 @@ class AnswerDisplay(Protocol):
     gone: bool
     """Whatever showed the answer is gone (deleted, out of reach): nobody will read on."""
     on_gone: Callable[[], None] | None
+    first_text_at: float | None
+    """The event loop's time when the answer's first text was visible (None: not yet), for the metrics."""
 
     @property
     def message_ids(self) -> list[int]: ...
@@ -107,6 +111,17 @@ class _Answer:
     note: str = ""
     result: FinalResult | None = None
     picture: bool = False  # the text is the picture's URL: stored, but the picture is shown instead
+    chunks: int = 0  # text pieces read
+    error: str | None = None  # the failure's kind (`bot.core.metrics.error_kind`)
+    shown_at: float | None = None  # the event loop's time when its end was shown
+
+    def count(self, metrics: Metrics, asked_at: float, first_text_at: float | None) -> None:
+        """Record the answer; how long its text took to appear only for one that ended done."""
+        done = self.outcome is Outcome.DONE
+        first = first_text_at - asked_at if done and first_text_at is not None else None
+        final = self.shown_at - asked_at if done and self.shown_at is not None else None
+        error = self.error if self.outcome is Outcome.FAILED else None
+        metrics.answer_ended(self.outcome.value, error, chunks=self.chunks, first_text=first, final_text=final)
 
 
 @dataclass
@@ -115,6 +130,7 @@ class ChatService:
     store: ChatRecords
     budget: ContextBudget
     downloader: PictureDownloader | None = None
+    metrics: Metrics = NO_METRICS
     _streams: dict[int, asyncio.Task[None]] = field(default_factory=dict)
     # Answers being written, from their claim until they are stored; set when released. One stream per answer.
     _claims: dict[int, asyncio.Event] = field(default_factory=dict)
@@ -140,27 +156,31 @@ class ChatService:
         direct message), stored with both turns so that the process running its shard repairs the answer.
         """
         self._refuse_if_closing()
+        asked_at = asyncio.get_running_loop().time()
         chosen = {name: value for name, value in (options or {}).items() if value is not None}
         # The question and its answer's place are stored together, so two askers in one channel never interleave.
-        exchange = await self.store.start_exchange(
-            channel_id,
-            prompt,
-            self.budget,
-            author_id=asker.user_id,
-            author_name=asker.display_name,
-            name_speakers=name_speakers,
-            request_options=chosen,
-            guild_id=guild_id,
-        )
-        request = self.client.new_request(exchange.messages, user_id=str(asker.user_id), **chosen)
-        self._claim(exchange.answer_id)
-        try:
-            display = display_for(exchange.answer_id, (), _AnswerJournal(self.store, exchange.answer_id))
-            return await self._stream_answer(
-                request, exchange.answer_id, exchange.question_id, display, max_picture_bytes
+        with log_context(guild=guild_id, channel=channel_id):
+            exchange = await self.store.start_exchange(
+                channel_id,
+                prompt,
+                self.budget,
+                author_id=asker.user_id,
+                author_name=asker.display_name,
+                name_speakers=name_speakers,
+                request_options=chosen,
+                guild_id=guild_id,
             )
+        request = self.client.new_request(exchange.messages, user_id=str(asker.user_id), **chosen)
+        answer_id = exchange.answer_id
+        self._claim(answer_id)
+        try:
+            with log_context(guild=guild_id, channel=channel_id, answer=answer_id):
+                display = display_for(answer_id, (), _AnswerJournal(self.store, answer_id))
+                return await self._stream_answer(
+                    request, answer_id, exchange.question_id, display, max_picture_bytes, asked_at
+                )
         finally:
-            self._release(exchange.answer_id)
+            self._release(answer_id)
 
     async def regenerate(
         self,
@@ -177,19 +197,21 @@ class ChatService:
         are one step, so two presses at once run one stream.
         """
         self._refuse_if_closing()
+        asked_at = asyncio.get_running_loop().time()
         await self._wait_while_recorded(answer_id)
         self._claim(answer_id)  # no await since the check in it: of two presses, one claims and one is refused
         try:
-            turn = await self.store.turn(answer_id)
-            if turn is None or turn.role != "assistant":
-                raise LookupError(f"no answer {answer_id}")
-            messages = await self.store.context(
-                turn.channel_id, self.budget, before_turn=answer_id, name_speakers=name_speakers
-            )
-            await self.store.update_turn(answer_id, complete=False, writing=True)
-            request = self._request_again(messages, asker_id, turn.request_options)
-            display = display_for(answer_id, turn.message_ids, _AnswerJournal(self.store, answer_id))
-            return await self._stream_answer(request, answer_id, None, display, DEFAULT_UPLOAD_LIMIT)
+            with log_context(answer=answer_id):
+                turn = await self.store.turn(answer_id)
+                if turn is None or turn.role != "assistant":
+                    raise LookupError(f"no answer {answer_id}")
+                messages = await self.store.context(
+                    turn.channel_id, self.budget, before_turn=answer_id, name_speakers=name_speakers
+                )
+                await self.store.update_turn(answer_id, complete=False, writing=True)
+                request = self._request_again(messages, asker_id, turn.request_options)
+                display = display_for(answer_id, turn.message_ids, _AnswerJournal(self.store, answer_id))
+                return await self._stream_answer(request, answer_id, None, display, DEFAULT_UPLOAD_LIMIT, asked_at)
         finally:
             self._release(answer_id)
 
@@ -258,7 +280,10 @@ class ChatService:
         question_id: int | None,
         reply: AnswerDisplay,
         max_picture_bytes: int,
+        asked_at: float,
     ) -> Outcome:
+        """Stream the answer into `reply`, store and show how it ended, and count it (`asked_at`: the event loop's
+        time when it was asked)."""
         current = asyncio.current_task()
         if current is not None:
             self._answers.add(current)
@@ -273,15 +298,21 @@ class ChatService:
             await self._record(answer_id, question_id, progress)  # stored before the (maybe slow) last edit
             ending = AnswerEnding(progress.outcome, progress.text, progress.note, picture, progress.picture)
             shown = await reply.finish(ending)
+            progress.shown_at = asyncio.get_running_loop().time() if shown else None
             # Not shown (Discord failing past every retry): left as being written, for the repair at start-up.
             await _stored_or_logged(
                 self.store.update_turn(answer_id, message_ids=reply.message_ids, writing=not (shown or reply.gone))
             )
+        except BaseException as error:  # cancelled past Stop (the bot going away), or a bug: counted all the same
+            progress.outcome = Outcome.INTERRUPTED if isinstance(error, asyncio.CancelledError) else Outcome.FAILED
+            progress.error = progress.error or error_kind(error)
+            raise
         finally:
             await reply.abandon()  # only does something when an error ended the answer before its last edit
             self._streams.pop(answer_id, None)
             if current is not None:
                 self._answers.discard(current)
+            progress.count(self.metrics, asked_at, reply.first_text_at)
         return progress.outcome
 
     async def _consume(self, request: ChatRequest, reply: AnswerDisplay, progress: _Answer) -> None:
@@ -289,6 +320,7 @@ class ChatService:
             async for event in events:
                 if isinstance(event, TextPiece):
                     progress.text += event.text
+                    progress.chunks += 1
                     reply.update(progress.text)
                 elif isinstance(event, FinalResult):
                     progress.text, progress.result = event.text, event
@@ -296,6 +328,7 @@ class ChatService:
                         progress.note = "*(The answer reached its length limit.)*"
                 elif isinstance(event, StreamFailed):
                     progress.outcome = Outcome.FAILED
+                    progress.error = error_kind(event.error)
                     progress.note = f"\u26a0\ufe0f {event.error.user_message}"
 
     async def _picture(self, progress: _Answer, max_bytes: int) -> Picture | None:

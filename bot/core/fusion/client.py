@@ -29,6 +29,7 @@ from bot.core.fusion.errors import (
     UpstreamError,
 )
 from bot.core.fusion.models import ChatRequest, FinalResult, Message, StreamEvent, StreamFailed, TextPiece
+from bot.core.metrics import NO_METRICS, Metrics, error_kind
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class FusionClient:
         timeouts: Timeouts = Timeouts(),
         retry: RetryPolicy = RetryPolicy(),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._session = session
         self._url = url
@@ -92,6 +94,7 @@ class FusionClient:
         self._timeouts = timeouts
         self._retry = retry
         self._sleep = sleep
+        self._metrics = metrics
 
     def new_request(self, messages: list[Message], *, user_id: str, **overrides: Any) -> ChatRequest:
         """A validated request with the configured defaults; `overrides` win (None means 'use the default')."""
@@ -149,10 +152,39 @@ class FusionClient:
     async def _one_call(
         self, request: ChatRequest, assembler: AnswerAssembler, picture: bool, wants_text: asyncio.Event | None
     ) -> AsyncIterator[TextPiece]:
+        """One request, recorded in the metrics with its outcome (ok, the error's kind, or cancelled)."""
         clock = _Deadlines(self._timeouts, picture)
+        call = _CallRecord(self._metrics, "picture" if picture else "answer")
+        try:
+            response = await self._post(request, clock)
+            call.responded()
+            plain = response.status >= 400 or not _is_event_stream(response)  # one JSON body, read whole
+            async with response, aclosing(_read_chunks(response, clock, None if plain else wants_text)) as chunks:
+                if plain:
+                    if text := assembler.accept(await _plain_body(response, chunks)):
+                        yield TextPiece(text)
+                    return
+                stream = StreamingAnswer(assembler)
+                async for chunk in chunks:
+                    if text := stream.feed(chunk):
+                        yield TextPiece(text)
+                    if assembler.finished:
+                        return  # the service may never send [DONE]; the answer is complete without it
+                if text := stream.close():
+                    yield TextPiece(text)
+        except FusionError as error:
+            call.outcome = error_kind(error)
+            raise
+        except BaseException:  # cancelled (Stop, shutdown), or the reader closed the stream early
+            call.outcome = "cancelled"
+            raise
+        finally:
+            call.ended()
+
+    async def _post(self, request: ChatRequest, clock: _Deadlines) -> aiohttp.ClientResponse:
         try:
             async with clock.first_byte():
-                response = await self._session.post(
+                return await self._session.post(
                     self._url,
                     data=json.dumps(request.to_payload(), ensure_ascii=False).encode(),
                     headers=self._headers(request.stream),
@@ -162,20 +194,6 @@ class FusionClient:
             raise FusionTimeoutError("connect", self._timeouts.connect) from exc
         except aiohttp.ClientError as exc:
             raise ServiceUnreachableError(f"{type(exc).__name__}: {exc}") from exc
-        plain = response.status >= 400 or not _is_event_stream(response)  # one JSON body, read whole
-        async with response, aclosing(_read_chunks(response, clock, None if plain else wants_text)) as chunks:
-            if plain:
-                if text := assembler.accept(await _plain_body(response, chunks)):
-                    yield TextPiece(text)
-                return
-            stream = StreamingAnswer(assembler)
-            async for chunk in chunks:
-                if text := stream.feed(chunk):
-                    yield TextPiece(text)
-                if assembler.finished:
-                    return  # the service may never send [DONE]; the answer is complete without it
-            if text := stream.close():
-                yield TextPiece(text)
 
     def _headers(self, stream: bool) -> dict[str, str]:
         return {
@@ -183,6 +201,23 @@ class FusionClient:
             "Content-Type": "application/json",
             "Accept": "text/event-stream" if stream else "application/json",
         }
+
+
+class _CallRecord:
+    """The metrics of one request: its purpose, when it was sent and answered, and how it ended."""
+
+    def __init__(self, metrics: Metrics, purpose: str) -> None:
+        self._metrics, self._purpose, self._loop = metrics, purpose, asyncio.get_running_loop()
+        self._sent_at = self._loop.time()
+        self._responded_at: float | None = None
+        self.outcome = "ok"
+
+    def responded(self) -> None:
+        self._responded_at = self._loop.time()
+
+    def ended(self) -> None:
+        response = None if self._responded_at is None else self._responded_at - self._sent_at
+        self._metrics.fusion_request_ended(self._purpose, self.outcome, response, self._loop.time() - self._sent_at)
 
 
 class _Deadlines:

@@ -17,7 +17,7 @@ store holds, the work each process owns in memory, is named in `bot.core.process
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
@@ -216,6 +216,9 @@ class StoreBackend(
     Protocol,
 ):
     """A whole store: every consumer's methods, the audit reads, and closing."""
+
+    on_operation: Callable[[str, float], None] | None
+    """Called after each operation with its name and the seconds it took (the metrics); None: nobody asked."""
 
     async def turns(self, channel_id: int, *, since_reset: bool = False) -> list[Turn]: ...
 

@@ -22,6 +22,7 @@ from bot.core.store.postgresql.pictures import PictureRecords
 from bot.core.store.postgresql.pool import COMMAND_TIMEOUT, NAMED_LOCK_CLASS, redacted_dsn, scrubbed
 from bot.core.store.postgresql.servers import ServerRecords
 from bot.core.store.postgresql.turns import TurnRecords
+from bot.core.store.timing import timed_operations
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ def _described(store: PostgresStore, error: BaseException) -> str:
     return scrubbed(_describe(error), store._dsn)
 
 
+@timed_operations  # each operation's time, for the metrics
 @raising_store_errors(_OPERATION_ERRORS, _described, keep_cause=False)  # the driver's text might quote the DSN
 class PostgresStore(TurnRecords, PictureRecords, ServerRecords):
     """Everything the bot remembers. Open with `PostgresStore.open(dsn)`; close when done.

@@ -22,6 +22,7 @@ from bot.core.store.sqlite.migrate import migrate
 from bot.core.store.sqlite.pictures import PictureRecords
 from bot.core.store.sqlite.servers import ServerRecords
 from bot.core.store.sqlite.turns import TurnRecords
+from bot.core.store.timing import timed_operations
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ def _described(store: SQLiteStore, error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+@timed_operations  # each operation's time, for the metrics
 @raising_store_errors((sqlite3.Error, OSError), _described, keep_cause=True)  # the cause tells disk full, read-only
 class SQLiteStore(TurnRecords, PictureRecords, ServerRecords):
     """Everything the bot remembers. Open with `SQLiteStore.open(path)`; close when done."""
