@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     max_answer_messages: int = Field(default=5, ge=1, le=10)
 
     database_url: str = f"{SQLITE_PREFIX}data/fusionbot.sqlite3"
-    database_pool_size: int = Field(default=10, ge=2, le=100)  # PostgreSQL: the queue keeps one for its wake-ups
+    database_pool_size: int = Field(default=10, ge=3, le=100)  # the queue: a listener, an admission, a write
     shard_count: int | None = Field(default=None, ge=1, le=MAX_SHARDS)
     shard_ids: Annotated[tuple[int, ...], NoDecode] = ()
     context_max_messages: int = Field(default=40, ge=2, le=1000)
