@@ -1,5 +1,6 @@
-"""The parts of `bench/draw.py` that do not drive the bot: the record of each picture request, the emulator (in a
-child process, or in-process), the queue's limits and order checked from the recorded times, and the figures.
+"""The parts of `bench/draw.py` that do not drive the bot: the record of each picture request, the queue's limits and
+order checked from the recorded times, the figures, timing inside the bot (in one process), and watching this
+process (the emulator and the bot processes are `bench/_cluster.py`'s).
 
 All times are `time.monotonic()` seconds, the clock of the fake's message versions (not the event loop's time, which
 on uvloop is cached per loop step and counts whole milliseconds).
@@ -8,31 +9,22 @@ on uvloop is cached per loop step and counts whole milliseconds).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import math
-import signal
 import statistics
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Protocol
 
-import aiohttp
-from aiohttp import web
-
+from bot.app.client import FusionBot
+from bot.core.downloads import Picture
 from bot.core.draw import Ticket
-from bot.emulator import EmulatorConfig, drawn_picture
-from tests.emulator_server import serve_emulator
+from bot.core.draw.queue import OnPlace
 from tests.fake_discord import Version
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 DELIVERED, REFUSED, FAILED, WRONG, LOST = "delivered", "refused", "failed", "wrong picture", "lost"
 LAG_INTERVAL = 0.01
-CHILD_START_TIMEOUT = 30.0
-CHILD_STOP_TIMEOUT = 10.0
 
 
 @dataclass
@@ -44,13 +36,14 @@ class DrawRecord:
     server: int  # index of the guild, 0..servers-1
     prompt: str
     sent_at: float | None = None  # the driver sent INTERACTION_CREATE
-    accepted_at: float | None = None  # the bot put it in the queue (`DrawQueue.join`)
-    accepted_seq: int | None = None  # order of acceptance over all servers
-    ticket: Ticket | None = None
-    granted_at: float | None = None  # the queue let it be drawn (`Ticket.granted` set)
-    api_start: float | None = None  # `FusionClient.complete` called
-    api_end: float | None = None  # ... and returned (or raised)
-    picture_url: str | None = None  # the URL the API answered with
+    admitted_at: float | None = None  # the fake's first version of the reply showing its place, or it drawn (or ended)
+    accepted_at: float | None = None  # it joined the queue
+    accepted_seq: int | None = None  # order of joining over all servers
+    granted_at: float | None = None  # the queue gave it its turn to be drawn
+    released_at: float | None = None  # ... and it let go of it
+    api_start: float | None = None  # the emulator received the request for its picture
+    api_end: float | None = None  # ... and answered it
+    picture_url: str | None = None  # the URL it answered with
     fetch_start: float | None = None  # `PictureDownloader.fetch` called
     fetch_end: float | None = None
     shown_drawing_at: float | None = None  # the fake's first version of the reply showing it drawn (or ended)
@@ -86,74 +79,57 @@ def judge(record: DrawRecord, served: bytes | None) -> tuple[str, str]:
     return DELIVERED, ""
 
 
-# --- the emulator ----------------------------------------------------------------------------------------------------
+# --- timing inside the bot -------------------------------------------------------------------------------------------
 
 
-class Emulator(Protocol):
-    url: str  # the chat endpoint
-    where: str  # which process it runs in, in words
+def instrument(bot: FusionBot, records: list[DrawRecord], fetches: dict[str, tuple[float, float]]) -> None:
+    """Wrap, on the bot's own instances, the queue's `join` and `turn` and the download, to time each request (the
+    downloads by URL in `fetches`: the emulator's answers say afterwards whose picture each URL is)."""
+    by_prompt = {r.prompt: r for r in records}
+    queue, downloader = bot.draws.queue, bot.draws.downloader
+    join, turn, fetch = queue.join, queue.turn, downloader.fetch
+    accepted = 0
 
-    async def served(self, picture_url: str) -> bytes | None:
-        """The bytes the emulator serves at a picture URL it answered with (None: it no longer holds them)."""
-        ...
+    async def timed_join(ticket: Ticket) -> None:
+        nonlocal accepted
+        at, record = time.monotonic(), by_prompt.get(ticket.prompt)
+        if record is not None:
+            time_the_grant(ticket, record)
+        await join(ticket)  # the in-memory queue's never waits: no other request joins meanwhile
+        if record is not None:
+            record.accepted_at, record.accepted_seq = at, accepted
+            accepted += 1
 
+    def time_the_grant(ticket: Ticket, record: DrawRecord) -> None:
+        # `Ticket.started_at` is event-loop time, which on uvloop is cached per loop step and counts whole
+        # milliseconds: compared with the monotonic times of the API call, turns would seem to overlap.
+        grant = ticket.granted.set
 
-@dataclass
-class InProcessEmulator:
-    url: str
-    app: web.Application
-    where: str = "in this process"
+        def timed_grant() -> None:
+            record.granted_at = time.monotonic()
+            grant()
 
-    async def served(self, picture_url: str) -> bytes | None:
-        return drawn_picture(self.app, url_stem(picture_url))
+        ticket.granted.set = timed_grant  # type: ignore[method-assign]
 
+    @asynccontextmanager
+    async def timed_turn(ticket: Ticket, on_place: OnPlace) -> AsyncIterator[None]:
+        async with turn(ticket, on_place):
+            try:
+                yield
+            finally:  # before the queue lets go of the turn and, in the same step, grants those it frees
+                if (record := by_prompt.get(ticket.prompt)) is not None:
+                    record.released_at = time.monotonic()
 
-@dataclass
-class ChildEmulator:
-    url: str
-    session: aiohttp.ClientSession
-    where: str
+    async def timed_fetch(url: str, *, max_bytes: int) -> Picture:
+        start = time.monotonic()
+        try:
+            return await fetch(url, max_bytes=max_bytes)
+        finally:
+            fetches[url] = (start, time.monotonic())
 
-    async def served(self, picture_url: str) -> bytes | None:
-        async with self.session.get(picture_url) as response:
-            return await response.read() if response.status == 200 else None
-
-
-@contextlib.asynccontextmanager
-async def in_process_emulator(picture_delay: float) -> AsyncIterator[Emulator]:
-    async with serve_emulator(EmulatorConfig(picture_delay=picture_delay)) as server:
-        yield InProcessEmulator(server.url, server.app)
-
-
-@contextlib.asynccontextmanager
-async def child_emulator(picture_delay: float) -> AsyncIterator[Emulator]:
-    """`python -m bot.emulator` on a free port in a child process, stopped (SIGINT) when the block ends."""
-    child = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "bot.emulator", "--port", "0", "--picture-delay", str(picture_delay)),
-        stdout=asyncio.subprocess.PIPE,
-        cwd=REPO_ROOT,
-    )
-    try:
-        assert child.stdout is not None
-        line = (await asyncio.wait_for(child.stdout.readline(), CHILD_START_TIMEOUT)).decode().strip()
-        url = line.rsplit(" ", 1)[-1]
-        if not url.startswith("http://"):
-            raise RuntimeError(f"the emulator did not start (it said {line!r})")
-        async with aiohttp.ClientSession() as session:
-            yield ChildEmulator(url, session, f"in a child process (pid {child.pid})")
-    finally:
-        await stop_child(child)
-
-
-async def stop_child(child: asyncio.subprocess.Process) -> None:
-    if child.returncode is not None:
-        return
-    child.send_signal(signal.SIGINT)
-    try:
-        await asyncio.wait_for(child.wait(), CHILD_STOP_TIMEOUT)
-    except TimeoutError:
-        child.kill()
-        await child.wait()
+    queue.join = timed_join  # type: ignore[method-assign]
+    queue.turn = timed_turn  # type: ignore[method-assign]
+    downloader.fetch = timed_fetch  # type: ignore[method-assign]
 
 
 # --- watching the process --------------------------------------------------------------------------------------------
@@ -220,15 +196,15 @@ def peak(intervals: Iterable[tuple[float, float]]) -> int:
 
 
 def drawing_intervals(records: Iterable[DrawRecord]) -> list[tuple[int, float, float]]:
-    """(server, start, end) of each API call for a picture: what the service was asked to draw at once."""
+    """(server, start, end) of each picture request at the emulator: what the service was asked to draw at once."""
     return [(r.server, r.api_start, r.api_end) for r in records if r.api_start is not None and r.api_end is not None]
 
 
 def held_intervals(records: Iterable[DrawRecord], until: float) -> list[tuple[int, float, float]]:
-    """(server, granted, released) of each turn the queue gave. A turn ends when its API call returns (the queue
-    frees it in the same event-loop step, before granting the next), or at `until` if it never did."""
+    """(server, granted, released) of each turn the queue gave (released before the turns it frees are granted), or
+    until `until` if it was never let go of."""
     return [
-        (r.server, r.granted_at, r.api_end if r.api_end is not None else until)
+        (r.server, r.granted_at, r.released_at if r.released_at is not None else until)
         for r in records
         if r.granted_at is not None
     ]
@@ -316,7 +292,10 @@ def spread(values: Sequence[float], unit: Callable[[float], str] = ms) -> str:
 
 @dataclass
 class Table:
-    rows: list[tuple[str, str, str, str]] = field(default_factory=list)
+    """A markdown table: a row per figure, its measurements (one column per run: `columns`), target and results."""
+
+    columns: Sequence[str] = ("measured",)
+    rows: list[tuple[str, ...]] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
 
     def add(self, figure: str, measured: str, target: str = "", ok: bool | None = None) -> None:
@@ -324,23 +303,35 @@ class Table:
         if ok is False:
             self.failed.append(figure)
 
+    @classmethod
+    def beside(cls, tables: Sequence[Table], columns: Sequence[str]) -> Table:
+        """The tables of several runs, of the same rows, as one: measurements side by side, results together."""
+        if len(tables) == 1:
+            return tables[0]
+        merged = cls(columns, failed=[f"{f} ({c})" for c, t in zip(columns, tables, strict=True) for f in t.failed])
+        for rows in zip(*(table.rows for table in tables), strict=True):
+            results = " / ".join(row[-1] for row in rows if row[-1])
+            merged.rows.append((rows[0][0], *(row[1] for row in rows), rows[0][-2], results))
+        return merged
+
     def render(self, title: str) -> str:
-        lines = [f"### {title}", "", "| figure | measured | target | result |", "|---|---|---|---|"]
-        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self.rows]
+        header = ["figure", *self.columns, "target", "result"]
+        lines = [f"### {title}", "", f"| {' | '.join(header)} |", "|" + "---|" * len(header)]
+        lines += [f"| {' | '.join(row)} |" for row in self.rows]
         return "\n".join(lines)
 
 
 def overheads(records: Iterable[DrawRecord]) -> tuple[list[float], list[float], list[float]]:
-    """Per delivered picture, in seconds: API answer -> picture visible; the download; the rest (upload and edit)."""
+    """Per delivered picture, in seconds: the emulator's answer -> picture visible; and where the bot's download was
+    timed, the download and the rest (upload and edit)."""
     total, download, rest = [], [], []
     for r in records:
         if r.outcome != DELIVERED or r.api_end is None or r.final_at is None:
             continue
-        if r.fetch_start is None or r.fetch_end is None:
-            continue
         total.append(r.final_at - r.api_end)
-        download.append(r.fetch_end - r.fetch_start)
-        rest.append(total[-1] - download[-1])
+        if r.fetch_start is not None and r.fetch_end is not None:
+            download.append(r.fetch_end - r.fetch_start)
+            rest.append(total[-1] - download[-1])
     return total, download, rest
 
 
@@ -353,6 +344,11 @@ def shown_drawing(records: Iterable[DrawRecord]) -> list[float]:
     ]
 
 
+def admissions(records: Iterable[DrawRecord]) -> list[float]:
+    """The /draw interaction sent -> the reply shows its place in line, or it drawn (or ended), per request."""
+    return [r.admitted_at - r.sent_at for r in records if r.admitted_at is not None and r.sent_at is not None]
+
+
 def waits(records: Iterable[DrawRecord]) -> list[float]:
-    """Accepted -> given its turn, per request that was drawn."""
+    """Joined the queue -> given its turn, per request that was drawn."""
     return [r.granted_at - r.accepted_at for r in records if r.granted_at is not None and r.accepted_at is not None]

@@ -1,44 +1,50 @@
 """Benchmark of the picture queue: many users in several servers drawing at once, the whole bot against the fake
-Discord and the fusion emulator.
+Discord and the fusion emulator; with `--database-url postgresql://...`, also N bot processes sharing that database
+(cluster mode, `--processes N`), the two runs side by side.
 
-The unmodified bot (`FusionBot` with its cogs, discord.py, the fusion client, the downloader, the store in a
-temporary SQLite file) runs against `tests/fake_discord` and the emulator drawing each picture in `--picture-delay`
-seconds. Cooldown and daily quota are off; the queue's limits are options. By default 100 /draw requests from 20
-users, 4 in each of 5 servers (the fake's first guild and 4 more). Each user sends its requests one after another,
-the next as soon as the previous one has left the waiting state (its reply shows "Drawing", or how it ended), since
-the bot lets a user have one request waiting; all users start at once; each prompt is unique ("bench picture
-u3-r2"), so every request can be followed. It prints, with targets:
+The unmodified bot (`FusionBot` with its cogs, discord.py, the fusion client, the downloader, the store) runs
+against `tests/fake_discord` and the emulator drawing each picture in `--picture-delay` seconds. Cooldown and daily
+quota are off; the queue's limits are options. By default 100 /draw requests from 20 users, 4 in each of 5 servers
+(the fake's first guild and 4 more). Each user sends its requests one after another, the next as soon as the
+previous one has left the waiting state (its reply shows "Drawing", or how it ended), since the bot lets a user have
+one request waiting; all users start at once; each prompt is unique ("bench picture u3-r2"), so every request can be
+followed. It prints, with targets:
 
-- requests sent; pictures delivered (a final reply with one attachment, named after the picture URL the API answered
-  with, whose bytes are those the emulator serves there); refused or failed; lost (no final reply);
-- the queue's limits and order, from times recorded inside the bot by wrapping methods of its own instances: the
-  most pictures drawn at once (`FusionClient.complete` calls open together) in all and in one server, against
-  `--max-concurrent` and `--per-server`; and first come, first served (`DrawQueue.join` order against
-  `Ticket.started_at`): no request given its turn before one accepted earlier in the same server, nor before one
-  accepted earlier in another server that had room then;
-- waiting in the queue (accepted -> its turn to draw), and how long the reply takes to show that it is drawing;
-- the bot's own overhead per picture: the API's answer returning -> the fake recording the version of the reply with
-  the attachment, split into the download (time inside `PictureDownloader.fetch`) and the rest (upload and edit:
-  the store, discord.py's multipart request, the fake taking it in); p50 / p95 / max in ms;
+- requests sent; pictures delivered (a final reply with one attachment, named after the picture URL the emulator
+  answered with, whose bytes are those it serves there); refused or failed; lost (no final reply);
+- the queue's limits: the most pictures drawn at once in all and in one server (from the emulator's times of each
+  picture request, and the turns the queue held), against `--max-concurrent` and `--per-server`; and its order,
+  first come, first served (the order requests joined the queue against the order their turns came): no request
+  given its turn before one that joined earlier in the same server, nor before one that joined earlier in another
+  server that had room then;
+- admission overhead: the /draw interaction sent -> the reply showing its place in line or "Drawing"; the wait in
+  the queue (joined -> its turn), and its turn -> the reply showing it drawing;
+- the bot's overhead per picture: the emulator's answer -> the fake recording the reply with the attachment, in one
+  process split into the download (time inside `PictureDownloader.fetch`) and the rest (upload and edit);
 - 429s and other 4xx answers from the fake and acknowledgement mistakes; wall time against the ideal
   (ceil(requests / pictures at once) x picture delay); edits per reply; event-loop lag, full garbage collections
-  and CPU of this process.
+  and CPU of this process, and of the bot processes.
 
-Processes. The bot, the fake Discord and the driver share one event loop, as in the tests: the fake's share of
-taking in an upload is then in "upload + edit" (as Discord's own time would be), and a full garbage collection
-(printed) pauses all of them. The emulator runs in a child process (`python -m bot.emulator --port 0`; the pictures
-are checked by fetching their URLs again after the run). In this process it distorted the figures: its PNG rendering
-(about 15 ms of CPU a picture, with pictures finishing 8 at a time) was 40-50% of the process's CPU and raised the
-median overhead from about 9 ms to about 13 ms over 8 runs each on 2 CPUs (the p95, 25-45 ms, was as noisy either
-way), which is the service's work, not the bot's. `--one-process` runs it in this process anyway, pictures checked
-with `drawn_picture`, to compare. The pictures start together and take the same time, so they finish
+One process, SQLite (always run): the bot, the fake Discord and the driver share one event loop, as in the tests;
+the queue's times are taken inside the bot by wrapping methods of its own instances (`join`, the grant, the end of
+the turn). The fake's share of taking in an upload is then in "upload + edit" (as Discord's own time would be), and
+a full garbage collection pauses all of them. The pictures start together and take the same time, so they finish
 `--max-concurrent` at a time and the last of a batch waits for the others' downloads and uploads: that is the p95.
 
-    python bench/draw.py [--requests 100] [--users 20] [--servers 5] [--max-concurrent 8] [--per-server 3]
-                         [--picture-delay 2.0] [--one-process]
+N processes, PostgreSQL (with `--database-url`): a fresh schema in that database, dropped afterwards; the fake
+sharding like Discord (`shard_count=N`, the servers spread over the shards in turn); N `python -m bot` processes
+with `SHARD_COUNT=N`, `SHARD_IDS=i`, the schema's URL and the same settings; the queue's times from the database.
 
-Exit status 1 when a picture was lost, refused or failed, a limit or the order was broken, or the fake answered a 429
-or another 4xx. About 30 s with the defaults (100 / 8 x 2 s of drawing, plus start-up).
+The emulator (`bench/_cluster.py`, timing its pictures) runs in a child process: in this one its PNG rendering
+(about 15 ms of CPU a picture, 8 at a time) was 40-50% of the process's CPU and raised the one-process median
+overhead from about 9 ms to about 13 ms, which is the service's work, not the bot's. `--one-process` runs it here
+anyway, to compare.
+
+    python bench/draw.py [--requests 100] [--users 20] [--servers 5] [--max-concurrent 8] [--per-server 3]
+                         [--picture-delay 2.0] [--one-process] [--processes 2 --database-url postgresql://...]
+
+Exit status 1 when, in either run, a picture was lost, refused or failed, a limit or the order was broken, or the
+fake answered a 429 or another 4xx. About 30 s a run with the defaults (100 / 8 x 2 s of drawing, plus start-up).
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ import asyncio
 import logging
 import math
 import os
+import re
+import shlex
 import statistics
 import sys
 import tempfile
@@ -62,6 +70,16 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # `python bench/draw.py` from a clone that is not pip-installed
     sys.path.insert(0, str(REPO_ROOT))
 
+from bench._cluster import (  # noqa: E402
+    Bots,
+    Emulator,
+    bot_settings,
+    child_emulator,
+    in_process_emulator,
+    note_draws,
+    running_cluster,
+    settle,
+)
 from bench._draw_helpers import (  # noqa: E402
     DELIVERED,
     FAILED,
@@ -69,17 +87,15 @@ from bench._draw_helpers import (  # noqa: E402
     REFUSED,
     WRONG,
     DrawRecord,
-    Emulator,
     GcWatch,
     LagMonitor,
     Table,
+    admissions,
     check_order,
-    child_emulator,
     drawing_intervals,
     held_intervals,
-    in_process_emulator,
     in_seconds,
-    judge,
+    instrument,
     ms,
     overheads,
     peaks,
@@ -91,12 +107,7 @@ from bench._draw_helpers import (  # noqa: E402
 from bench._warnings import WarningCounter  # noqa: E402
 from bot import runtime  # noqa: E402
 from bot.app.client import FusionBot  # noqa: E402
-from bot.config import Settings, load_settings  # noqa: E402
-from bot.core.downloads import Picture  # noqa: E402
-from bot.core.draw import Ticket  # noqa: E402
-from bot.core.draw.options import DRAWING_REQUEST  # noqa: E402
-from bot.core.fusion import FinalResult  # noqa: E402
-from bot.core.fusion.models import ChatRequest  # noqa: E402
+from bot.config import load_settings  # noqa: E402
 from bot.emulator.pictures import STORE_CAPACITY  # noqa: E402
 from tests.fake_discord import FakeDiscord, FakeMessage, Stats, Version, running_client  # noqa: E402
 
@@ -104,6 +115,7 @@ DEFERRED_MESSAGE = 5  # the callback of an accepted /draw; a refusal is answered
 LOADING = 1 << 7  # message flag: "the bot is thinking"
 CANCEL_BUTTON = "draw:cancel:"  # a reply still waiting or drawing carries the Cancel button
 DRAWING = "Drawing"  # in the reply's text while the picture is being drawn
+WAITING = "Waiting to draw"  # ... while it waits, with its place in line
 
 
 @dataclass(frozen=True)
@@ -115,6 +127,8 @@ class Options:
     per_server: int
     picture_delay: float
     one_process: bool
+    processes: int
+    database_url: str | None
 
     @property
     def at_once(self) -> int:
@@ -128,6 +142,18 @@ class Options:
     def deadline_seconds(self) -> float:
         return 3 * self.ideal_seconds + 60
 
+    @property
+    def command(self) -> str:
+        """The command line that runs this again (a password in the URL hidden)."""
+        words = ["python", "bench/draw.py", "--requests", str(self.requests), "--users", str(self.users)]
+        words += ["--servers", str(self.servers), "--max-concurrent", str(self.max_concurrent)]
+        words += ["--per-server", str(self.per_server), "--picture-delay", f"{self.picture_delay:g}"]
+        words += ["--one-process"] if self.one_process else []
+        if self.database_url is not None:
+            url = re.sub(r"(//[^/:@]*:)[^/@]*@", r"\1***@", self.database_url)
+            words += ["--processes", str(self.processes), "--database-url", url]
+        return shlex.join(words)
+
 
 @dataclass(frozen=True)
 class Member:
@@ -137,72 +163,16 @@ class Member:
     channel_id: int
 
 
-# --- timing inside the bot -------------------------------------------------------------------------------------------
-
-
-def instrument(bot: FusionBot, records: list[DrawRecord]) -> None:
-    """Wrap, on the bot's own instances, the queue's `join`, the API call and the download, to time each request."""
-    by_request = {DRAWING_REQUEST.format(prompt=r.prompt): r for r in records}
-    by_prompt = {r.prompt: r for r in records}
-    by_url: dict[str, DrawRecord] = {}
-    queue, client, downloader = bot.draws.queue, bot.draws.client, bot.draws.downloader
-    join, complete, fetch = queue.join, client.complete, downloader.fetch
-    accepted = 0
-
-    def timed_join(ticket: Ticket) -> None:
-        nonlocal accepted
-        at = time.monotonic()
-        record = by_prompt.get(ticket.prompt)
-        if record is not None:
-            time_the_turn(ticket, record)
-        join(ticket)
-        if record is not None:
-            record.accepted_at, record.accepted_seq, record.ticket = at, accepted, ticket
-            accepted += 1
-
-    def time_the_turn(ticket: Ticket, record: DrawRecord) -> None:
-        # `Ticket.started_at` is event-loop time, which on uvloop is cached per loop step and counts whole
-        # milliseconds: compared with the monotonic times of the API call, turns would seem to overlap.
-        grant = ticket.granted.set
-
-        def timed_grant() -> None:
-            record.granted_at = time.monotonic()
-            grant()
-
-        ticket.granted.set = timed_grant  # type: ignore[method-assign]
-
-    async def timed_complete(request: ChatRequest, *, picture: bool = False) -> FinalResult:
-        record = by_request.get(request.messages[-1].content) if picture else None
-        if record is None:
-            return await complete(request, picture=picture)
-        record.api_start = time.monotonic()
-        try:
-            result = await complete(request, picture=picture)
-        finally:
-            record.api_end = time.monotonic()
-        if result.picture_url is not None:
-            by_url[result.picture_url], record.picture_url = record, result.picture_url
-        return result
-
-    async def timed_fetch(url: str, *, max_bytes: int) -> Picture:
-        record, start = by_url.get(url), time.monotonic()
-        try:
-            return await fetch(url, max_bytes=max_bytes)
-        finally:
-            if record is not None:
-                record.fetch_start, record.fetch_end = start, time.monotonic()
-
-    queue.join = timed_join  # type: ignore[method-assign]
-    client.complete = timed_complete  # type: ignore[method-assign]
-    downloader.fetch = timed_fetch  # type: ignore[method-assign]
-
-
 # --- the world and its users -----------------------------------------------------------------------------------------
 
 
-def build_world(fake: FakeDiscord, options: Options) -> list[Member]:
-    """The fake's first guild and `servers - 1` more; user i is a member of guild i mod servers only."""
-    guilds = [fake.guild_id] + [fake.add_guild(f"Bench Server {index}") for index in range(1, options.servers)]
+def build_world(fake: FakeDiscord, options: Options, shards: int | None) -> list[Member]:
+    """The fake's first guild (on shard 0) and `servers - 1` more, server i on shard i mod `shards`; user i is a
+    member of server i mod servers only."""
+    guilds = [fake.guild_id] + [
+        fake.add_guild(f"Bench Server {index}", shard=None if shards is None else index % shards)
+        for index in range(1, options.servers)
+    ]
     members = []
     for index in range(options.users):
         server = index % options.servers
@@ -230,6 +200,11 @@ def version_is_final(version: Version) -> bool:
 def shows_drawing(version: Version) -> bool:
     """Shows the request being drawn, or how it ended: it is no longer waiting."""
     return DRAWING in version.content or version_is_final(version)
+
+
+def shows_place(version: Version) -> bool:
+    """Shows the request admitted: its place in line, or it drawn (or how it ended)."""
+    return WAITING in version.content or shows_drawing(version)
 
 
 def left_waiting(message: FakeMessage) -> Callable[[], bool]:
@@ -274,6 +249,7 @@ async def follow(fake: FakeDiscord, record: DrawRecord, message: FakeMessage, de
         return
     record.final = next(version for version in message.versions if version_is_final(version))
     record.shown_drawing_at = next(version.at for version in message.versions if shows_drawing(version))
+    record.admitted_at = next(version.at for version in message.versions if shows_place(version))
     record.edits = len(message.versions) - 1
 
 
@@ -282,40 +258,29 @@ async def follow(fake: FakeDiscord, record: DrawRecord, message: FakeMessage, de
 
 @dataclass
 class Run:
+    label: str
     records: list[DrawRecord]
     wall: float
-    cpu: float
+    cpu: float  # this process's
+    bots_cpu: float | None  # the bot processes' (None: the bot ran in this process)
     lags: list[float]
     gc_pauses: list[float]  # full garbage collections
     stats: Stats
-    emulator: str
-    picture_bytes: list[int]
-
-
-def bot_settings(fake: FakeDiscord, emulator_url: str, data_dir: str, options: Options) -> Settings:
-    return load_settings(
-        _env_file=None,
-        discord_token=fake.token,
-        discord_api_base=fake.api_base,
-        discord_gateway_url=fake.gateway_url,
-        fusion_api_url=emulator_url,
-        fusion_api_key="bench-key",
-        database_url=f"sqlite:///{data_dir}/bench.sqlite3",
-        image_fetch_allow_private=True,
-        log_level="WARNING",
-        draw_cooldown_seconds=0,
-        draw_daily_quota=0,
-        draw_max_concurrent=options.max_concurrent,
-        draw_max_concurrent_per_server=options.per_server,
-    )
+    most_at_once: int  # the emulator's own count
+    notes: list[str]
 
 
 @asynccontextmanager
-async def running_bot(fake: FakeDiscord, emulator: Emulator, options: Options) -> AsyncIterator[FusionBot]:
+async def running_bot(fake: FakeDiscord, settings: dict[str, str], records: list[DrawRecord]) -> AsyncIterator[Bots]:
+    """The bot in this process, its store in a temporary SQLite file."""
+    bots = Bots()
     with tempfile.TemporaryDirectory(prefix="fusionbot-bench-draw-") as data_dir:
-        bot = FusionBot(bot_settings(fake, emulator.url, data_dir, options), guild_ready_timeout=0.05)
+        values = {key.lower(): value for key, value in settings.items()}
+        values["database_url"] = f"sqlite:///{data_dir}/bench.sqlite3"
+        bot = FusionBot(load_settings(_env_file=None, **values), guild_ready_timeout=0.05)
         async with running_client(fake, bot):
-            yield bot
+            instrument(bot, records, bots.fetches)
+            yield bots
 
 
 async def drive(fake: FakeDiscord, members: list[Member], records: list[DrawRecord], deadline: float) -> None:
@@ -325,36 +290,41 @@ async def drive(fake: FakeDiscord, members: list[Member], records: list[DrawReco
     await asyncio.gather(*followers)
 
 
-async def run(options: Options) -> Run:
+async def run(options: Options, processes: int | None) -> Run:
+    """One run: the bot in this process on SQLite (`processes` None), or that many bot processes on PostgreSQL."""
     emulator_context: AbstractAsyncContextManager[Emulator] = (
         in_process_emulator(options.picture_delay) if options.one_process else child_emulator(options.picture_delay)
     )
-    async with FakeDiscord() as fake, emulator_context as emulator:
-        members = build_world(fake, options)
+    warnings = WarningCounter()
+    logging.getLogger().addHandler(warnings)
+    async with FakeDiscord(shard_count=processes) as fake, emulator_context as emulator:
+        members = build_world(fake, options, processes)
         records = make_records(options, members)
-        async with running_bot(fake, emulator, options) as bot:
-            instrument(bot, records)
+        settings = bot_settings(fake, emulator.url, options.max_concurrent, options.per_server)
+        bots_context = (
+            running_bot(fake, settings, records)
+            if processes is None or options.database_url is None
+            else running_cluster(fake, settings, options.database_url, processes, records)
+        )
+        async with bots_context as bots:
             monitor = LagMonitor()
             monitor.start()
             with GcWatch() as collections:
-                started, cpu = time.monotonic(), time.process_time()
+                started, cpu, bots_cpu = time.monotonic(), time.process_time(), bots.cpu()
                 await drive(fake, members, records, started + options.deadline_seconds)
-                wall, cpu = time.monotonic() - started, time.process_time() - cpu
+                wall, cpu, bots_cpu_after = time.monotonic() - started, time.process_time() - cpu, bots.cpu()
             await monitor.stop()
+        drawn, most_at_once = await emulator.drawn()
+        note_draws(records, drawn, bots.fetches)
         sizes = await settle(records, emulator)
-        return Run(records, wall, cpu, monitor.lags, collections.pauses, fake.stats, emulator.where, sizes)
-
-
-async def settle(records: list[DrawRecord], emulator: Emulator) -> list[int]:
-    """Judge every request not refused at once against the bytes the emulator serves; their sizes."""
-    sizes = []
-    for record in records:
-        if record.outcome == REFUSED:
-            continue
-        served = None if record.picture_url is None else await emulator.served(record.picture_url)
-        record.outcome, record.detail = judge(record, served)
-        sizes += [len(served)] if served else []
-    return sizes
+        shards, where = Counter(interaction.shard_id for interaction in fake.interactions), emulator.where
+    logging.getLogger().removeHandler(warnings)
+    label = "1 process, SQLite" if processes is None else f"{processes} process{'es' * (processes > 1)}, PostgreSQL"
+    bots_cpu = None if bots_cpu is None or bots_cpu_after is None else bots_cpu_after - bots_cpu
+    notes = [f"pictures: {statistics.mean(sizes or [0]) / 1024:.0f} KiB on average; the emulator ran {where}"]
+    notes += [f"interactions by shard: {dict(sorted(shards.items()))}"] if processes else []
+    notes += bots.notes + [f"log: {key} x{n}, first: {warnings.examples[key]!r}" for key, n in warnings.counts.items()]
+    return Run(label, records, wall, cpu, bots_cpu, monitor.lags, collections.pauses, fake.stats, most_at_once, notes)
 
 
 # --- report ----------------------------------------------------------------------------------------------------------
@@ -373,33 +343,46 @@ def report(options: Options, result: Run) -> Table:
     table.add("lost (no final reply)", str(outcomes[LOST]), "0", outcomes[LOST] == 0)
     add_queue_rows(table, options, result)
     total, download, rest = overheads(records)
-    table.add("bot overhead per picture: API answer -> picture shown (p50 / p95 / max)", spread(total))
+    table.add("bot overhead per picture: the emulator's answer -> picture shown (p50 / p95 / max)", spread(total))
     table.add("  of which download (p50 / p95 / max)", spread(download))
     table.add("  of which upload + edit (p50 / p95 / max)", spread(rest))
     api = [r.api_end - r.api_start for r in records if r.api_start is not None and r.api_end is not None]
-    table.add("API call, drawing included (p50 / p95 / max)", spread(api))
+    table.add("the emulator's time for a picture, drawing included (p50 / p95 / max)", spread(api))
     add_discord_rows(table, result)
     table.add("wall time", f"{result.wall:.1f} s", f"ideal {options.ideal_seconds:g} s")
     lags, pauses = result.lags or [0.0], result.gc_pauses
     table.add(
-        "event-loop lag (p99 / max); full garbage collections (count, longest)",
+        "event-loop lag of this process (p99 / max); full garbage collections (count, longest)",
         f"{ms(quantile(lags, 0.99))} / {ms(max(lags))}; {len(pauses)}, {ms(max(pauses, default=0.0))}",
     )
-    cpu_share = result.cpu / max(result.wall, 1e-9)
-    table.add("CPU of this process (bot, fake, driver)", f"{result.cpu:.1f} s ({cpu_share:.0%} of a core)")
+    table.add("CPU of this process (the fake, the driver; in one process the bot)", cpu_share(result.cpu, result.wall))
+    bots = "n/a" if result.bots_cpu is None else cpu_share(result.bots_cpu, result.wall)
+    table.add("CPU of the bot processes, together", bots)
     return table
+
+
+def cpu_share(cpu: float, wall: float) -> str:
+    return f"{cpu:.1f} s ({cpu / max(wall, 1e-9):.0%} of a core)"
 
 
 def add_queue_rows(table: Table, options: Options, result: Run) -> None:
     records = result.records
     drawn, held = peaks(drawing_intervals(records)), peaks(held_intervals(records, math.inf))
-    within = max(drawn.overall, held.overall) <= options.max_concurrent
-    within_server = max(drawn.per_server, held.per_server) <= options.per_server
+    overall = max(drawn.overall, held.overall, result.most_at_once)
+    per_server = max(drawn.per_server, held.per_server)
     table.add(
         "pictures drawn at once, max (in all / in one server)",
-        f"{drawn.overall} / {drawn.per_server}",
+        f"{overall} / {per_server}",
         f"<= {options.max_concurrent} / <= {options.per_server}",
-        within and within_server,
+        overall <= options.max_concurrent and per_server <= options.per_server,
+    )
+    joined, turns = sum(r.accepted_seq is not None for r in records), sum(r.granted_at is not None for r in records)
+    asked = sum(r.api_start is not None for r in records)  # every picture the emulator drew joined and had a turn
+    table.add(
+        "queue times recorded (joined / given a turn)",
+        f"{joined} / {turns}",
+        f"{asked} / {asked}",
+        joined == turns == asked,
     )
     order = check_order(records, options.per_server, math.inf)
     table.add(
@@ -408,10 +391,12 @@ def add_queue_rows(table: Table, options: Options, result: Run) -> None:
         "0",
         order.violations == 0,
     )
-    for example in order.examples:
-        table.add("  e.g.", example)
-    table.add("waiting in the queue, accepted -> drawing (p50 / p95 / max)", spread(waits(records), in_seconds))
-    table.add("turn given -> the reply shows it drawing (p50 / p95 / max)", spread(shown_drawing(records)))
+    table.add(
+        "admission overhead: /draw sent -> the reply shows its place or Drawing (p50 / p95 / max)",
+        spread(admissions(records)),
+    )
+    table.add("waiting in the queue, joined -> its turn (p50 / p95 / max)", spread(waits(records), in_seconds))
+    table.add("its turn -> the reply shows it drawing (p50 / p95 / max)", spread(shown_drawing(records)))
 
 
 def add_discord_rows(table: Table, result: Run) -> None:
@@ -421,19 +406,15 @@ def add_discord_rows(table: Table, result: Run) -> None:
     mistakes = len(stats.ack_violations) + len(stats.internal_errors)
     table.add("other 4xx; ack mistakes and fake errors", f"{others}; {mistakes}", "0; 0", others == mistakes == 0)
     edits = [r.edits for r in result.records if r.final is not None]
-    if edits:
-        table.add("edits per reply until it ended (mean / max)", f"{statistics.mean(edits):.1f} / {max(edits)}")
+    shown = f"{statistics.mean(edits):.1f} / {max(edits)}" if edits else "n/a"
+    table.add("edits per reply until it ended (mean / max)", shown)
 
 
-def print_notes(result: Run, warnings: WarningCounter) -> None:
-    notes = []
-    if result.picture_bytes:
-        size = statistics.mean(result.picture_bytes) / 1024
-        notes.append(f"pictures: {size:.0f} KiB on average; the emulator ran {result.emulator}")
-    notes += [f"{r.prompt}: {r.outcome}, {r.detail!r}" for r in result.records if r.outcome != DELIVERED][:20]
-    notes += [f"fake answered {e.status} to {e.route}: {e.message[:120]!r}" for e in result.stats.client_errors[:5]]
-    notes += [f"log: {key} x{n}, first: {warnings.examples[key]!r}" for key, n in warnings.counts.items()]
-    print("\n### Notes\n\n" + "\n".join(f"- {note}" for note in notes))
+def notes(result: Run, options: Options) -> list[str]:
+    found = [f"{r.prompt}: {r.outcome}, {r.detail!r}" for r in result.records if r.outcome != DELIVERED][:20]
+    found += [f"order: {example}" for example in check_order(result.records, options.per_server, math.inf).examples]
+    found += [f"fake answered {e.status} to {e.route}: {e.message[:120]!r}" for e in result.stats.client_errors[:5]]
+    return found + result.notes
 
 
 def parse_options() -> Options:
@@ -445,11 +426,17 @@ def parse_options() -> Options:
     parser.add_argument("--per-server", type=int, default=3, help="DRAW_MAX_CONCURRENT_PER_SERVER (default 3)")
     parser.add_argument("--picture-delay", type=float, default=2.0, help="seconds the emulator draws (default 2)")
     parser.add_argument("--one-process", action="store_true", help="run the emulator in this process too")
+    parser.add_argument("--processes", type=int, default=2, help="bot processes on PostgreSQL (default 2)")
+    parser.add_argument("--database-url", help="postgresql://...: also run the bot processes on a schema of it")
     args = parser.parse_args()
     if not 1 <= args.servers <= args.users <= args.requests <= STORE_CAPACITY:
         parser.error(f"need 1 <= servers <= users <= requests <= {STORE_CAPACITY} (the pictures the emulator keeps)")
     if not (1 <= args.max_concurrent <= 100 and 1 <= args.per_server <= 100 and args.picture_delay >= 0):
         parser.error("the limits are 1..100 (as the settings allow) and the delay not negative")
+    if args.database_url is not None and not re.match(r"postgres(ql)?://", args.database_url):
+        parser.error("--database-url: a postgresql:// URL (the one-process run is always on SQLite)")
+    if not 1 <= args.processes <= args.servers:
+        parser.error("--processes: 1 to --servers (each shard, one a process, needs a server of its own)")
     return Options(
         args.requests,
         args.users,
@@ -458,23 +445,31 @@ def parse_options() -> Options:
         args.per_server,
         args.picture_delay,
         args.one_process,
+        args.processes,
+        args.database_url,
     )
+
+
+async def run_all(options: Options) -> list[Run]:
+    runs = [await run(options, None)]
+    if options.database_url is not None:
+        runs.append(await run(options, options.processes))
+    return runs
 
 
 def main() -> None:
     options = parse_options()
-    warnings = WarningCounter()
-    logging.getLogger().addHandler(warnings)
     logging.getLogger().setLevel(logging.WARNING)
     print(
         f"## Picture queue benchmark: {options.requests} requests from {options.users} users in {options.servers}"
         f" servers, at most {options.max_concurrent} at once and {options.per_server} per server,"
-        f" {options.picture_delay:g} s a picture ({os.cpu_count()} CPUs)\n"
+        f" {options.picture_delay:g} s a picture ({os.cpu_count()} CPUs)\n\n`{options.command}`\n"
     )
-    result = runtime.run(run(options))
-    table = report(options, result)
+    runs = runtime.run(run_all(options))
+    table = Table.beside([report(options, result) for result in runs], [result.label for result in runs])
     print(table.render("Results"))
-    print_notes(result, warnings)
+    found = [f"{result.label}: {note}" for result in runs for note in notes(result, options)]
+    print("\n### Notes\n\n" + "\n".join(f"- {note}" for note in found))
     if table.failed:
         print("\nFAILED: " + "; ".join(table.failed))
     sys.exit(1 if table.failed else 0)
