@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from bot import __version__
 from bot.config import Settings
 from bot.core.fusion import FusionClient, RetryPolicy, Timeouts
+from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.store import ContextBudget
 
 T = TypeVar("T")
@@ -62,8 +63,11 @@ def new_http_session() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}, connector=connector)
 
 
-def fusion_client(session: aiohttp.ClientSession, settings: Settings, *, url: str | None = None) -> FusionClient:
-    """The fusion client configured by `settings`; `url` replaces FUSION_API_URL (the console's emulator)."""
+def fusion_client(
+    session: aiohttp.ClientSession, settings: Settings, *, url: str | None = None, metrics: Metrics = NO_METRICS
+) -> FusionClient:
+    """The fusion client configured by `settings`, recording into `metrics`; `url` replaces FUSION_API_URL (the
+    console's emulator)."""
     return FusionClient(
         session,
         url=url or settings.fusion_api_url,
@@ -71,4 +75,5 @@ def fusion_client(session: aiohttp.ClientSession, settings: Settings, *, url: st
         defaults=settings.request_defaults(),
         timeouts=timeouts_from(settings),
         retry=RetryPolicy(attempts=settings.fusion_max_attempts, backoff=settings.fusion_retry_backoff),
+        metrics=metrics,
     )

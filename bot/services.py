@@ -1,5 +1,6 @@
 """The services every front end shares, built once: the store, the HTTP session and the fusion client on it, the
-picture downloader, the access rules, the chat and picture services and the picture menu.
+picture downloader, the access rules, the chat and picture services and the picture menu, and the metrics they
+record into.
 
 `open_services` opens them in order under one `AsyncExitStack` and closes them in reverse, in the style of
 discord.py's `examples/advanced_startup.py`: `python -m bot` hands them to the Discord bot, the console uses them
@@ -19,6 +20,7 @@ from bot.core.downloads import PictureDownloader
 from bot.core.draw import DrawLimits, DrawMenu, DrawQueue, DrawService, PictureQueue, QueueLimits
 from bot.core.draw.shared_queue import SharedDrawQueue
 from bot.core.fusion import FusionClient
+from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.store import PostgresStore, StoreBackend
 from bot.core.store.backends import open_store
 from bot.runtime import context_budget, fusion_client, new_http_session
@@ -34,18 +36,25 @@ class Services:
     chat: ChatService
     draws: DrawService
     draw_menu: DrawMenu
+    metrics: Metrics = NO_METRICS
 
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, fusion_url: str | None = None, allow_private_downloads: bool | None = None
+    settings: Settings,
+    *,
+    fusion_url: str | None = None,
+    allow_private_downloads: bool | None = None,
+    metrics: Metrics = NO_METRICS,
 ) -> AsyncIterator[Services]:
-    """Open every service for `settings`; `fusion_url` replaces FUSION_API_URL (the console's emulator), and
-    `allow_private_downloads` IMAGE_FETCH_ALLOW_PRIVATE. Answers and pictures still in progress at the end are
-    interrupted and marked before the store closes."""
+    """Open every service for `settings`, recording into `metrics`; `fusion_url` replaces FUSION_API_URL (the
+    console's emulator), and `allow_private_downloads` IMAGE_FETCH_ALLOW_PRIVATE. Answers and pictures still in
+    progress at the end are interrupted and marked before the store closes."""
     async with AsyncExitStack() as stack:
         store = await open_store(settings.database_url, pool_size=settings.database_pool_size)
         stack.push_async_callback(store.close)
+        if metrics.enabled:
+            store.on_operation = metrics.store_operation_ended
         session = await stack.enter_async_context(new_http_session())
         allow_private = allow_private_downloads
         if allow_private is None:
@@ -53,19 +62,20 @@ async def open_services(
         downloader = await stack.enter_async_context(
             PictureDownloader(allow_private=allow_private, timeout=settings.image_fetch_timeout)
         )
-        fusion = fusion_client(session, settings, url=fusion_url)
-        chat = ChatService(fusion, store, context_budget(settings), downloader)
+        fusion = fusion_client(session, settings, url=fusion_url, metrics=metrics)
+        chat = ChatService(fusion, store, context_budget(settings), downloader, metrics=metrics)
         stack.push_async_callback(chat.close)
         queue = await picture_queue(settings, store)
         stack.push_async_callback(queue.close)
-        draws = DrawService(fusion, store, downloader, queue, DrawLimits.from_settings(settings))
+        draws = DrawService(fusion, store, downloader, queue, DrawLimits.from_settings(settings), metrics=metrics)
         stack.push_async_callback(draws.close)
         access = Access(
             store,
             dms_allowed=settings.direct_messages_enabled,
             dm_chat_cooldown_seconds=settings.dm_chat_cooldown_seconds,
         )
-        yield Services(settings, store, fusion, downloader, access, chat, draws, DrawMenu.from_settings(settings))
+        menu = DrawMenu.from_settings(settings)
+        yield Services(settings, store, fusion, downloader, access, chat, draws, menu, metrics)
 
 
 async def picture_queue(settings: Settings, store: StoreBackend) -> PictureQueue:

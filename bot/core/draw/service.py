@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
@@ -21,6 +22,8 @@ from bot.core.draw.options import DrawSpec
 from bot.core.draw.queue import DrawRefusedError, PictureQueue, Ticket
 from bot.core.durations import describe_wait
 from bot.core.fusion import FusionClient, FusionError, Message, ModerationError, UnsupportedModelError
+from bot.core.log_context import log_context
+from bot.core.metrics import NO_METRICS, Metrics
 from bot.core.store import DrawRecords, GenerationStatus, ImageGeneration
 
 log = logging.getLogger(__name__)
@@ -103,6 +106,7 @@ class DrawService:
     queue: PictureQueue
     limits: DrawLimits = field(default_factory=DrawLimits)
     clock: Callable[[], float] = time.time
+    metrics: Metrics = NO_METRICS
     _work: dict[int, asyncio.Task[DrawOutcome]] = field(default_factory=dict)
     _cancel_reasons: dict[int, str] = field(default_factory=dict)
     _runs: set[asyncio.Task[object]] = field(default_factory=set)
@@ -132,14 +136,17 @@ class DrawService:
         if current is not None:
             self._runs.add(current)  # `close` waits for these, so the outcome is shown before Discord goes away
         try:
-            outcome = await self._run_work(ticket, spec, display, max_bytes)
-            await self._record(outcome)
-            message_id = await display.finished(outcome)
-            if message_id is not None:
-                await self.store.set_generation_message(ticket.generation_id, message_id)
-            elif outcome.status is DrawStatus.DONE:  # drawn but never shown: nobody got it, so it costs nothing
-                await self.store.finish_generation(ticket.generation_id, "failed", error=NOT_SHOWN)
-            return outcome
+            with log_context(guild=ticket.guild_id, picture=ticket.generation_id):
+                outcome = await self._run_work(ticket, spec, display, max_bytes)
+                await self._record(outcome)
+                message_id = await display.finished(outcome)
+                if message_id is not None:
+                    await self.store.set_generation_message(ticket.generation_id, message_id)
+                elif outcome.status is DrawStatus.DONE:  # drawn but never shown: nobody got it, so it costs nothing
+                    await self.store.finish_generation(ticket.generation_id, "failed", error=NOT_SHOWN)
+                not_shown = message_id is None and outcome.status is DrawStatus.DONE
+                self.metrics.picture_ended("not_shown" if not_shown else outcome.status.value)
+                return outcome
         finally:
             if current is not None:
                 self._runs.discard(current)
@@ -217,11 +224,14 @@ class DrawService:
     async def _queue_and_draw(
         self, ticket: Ticket, spec: DrawSpec, display: DrawDisplay, max_bytes: int
     ) -> DrawOutcome:
-        async with self.queue.turn(ticket, display.waiting):
+        async with AsyncExitStack() as turn:
+            with self.metrics.picture_waiting():
+                await turn.enter_async_context(self.queue.turn(ticket, display.waiting))
             await self.store.start_generation(ticket.generation_id)
             ticker = asyncio.create_task(self._show_elapsed(display))
             try:
-                url_or_refusal = await self._ask_service(ticket, spec)
+                with self.metrics.picture_drawing():
+                    url_or_refusal = await self._ask_service(ticket, spec)
             finally:
                 ticker.cancel()
         if isinstance(url_or_refusal, DrawOutcome):
