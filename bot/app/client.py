@@ -1,5 +1,6 @@
 """The Discord bot: a `commands.Bot` handed its settings, that opens the store and the HTTP session in
-`setup_hook`, loads the cogs by name, and registers slash commands only when their definitions changed.
+`setup_hook`, loads the cogs by name, registers slash commands only when their definitions changed, and serves its
+metrics and health checks when METRICS_PORT is set (`bot.app.health`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app.answers import ReplyViews, streamed_answers
+from bot.app.health import HealthServer, Monitored
 from bot.app.i18n import FusionTranslator, translate
+from bot.app.instruments import CONTEXT_EVENTS, count_discord_requests, gateway_shards, in_log_context
 from bot.app.ratelimits import RateLimitWatch
 from bot.app.sharding import identify_in_turn
 from bot.app.streaming import ReplyTarget
@@ -28,6 +31,7 @@ from bot.core.access import Access
 from bot.core.chat import ChatService, DisplayFor
 from bot.core.draw import DrawMenu, DrawService
 from bot.core.errors import ServiceError, UserFacingError
+from bot.core.metrics import Metrics, ShardState
 from bot.core.store import StoreBackend
 from bot.services import Services, open_services
 
@@ -113,8 +117,11 @@ class FusionBot(commands.Bot):
         **options: object,
     ) -> None:
         self.rate_limits = RateLimitWatch()
+        self.metrics = services.metrics if services is not None else new_metrics(settings)
+        trace = self.rate_limits.trace_config()
+        count_discord_requests(trace, self.metrics, settings.discord_api_base)
         super().__init__(
-            http_trace=self.rate_limits.trace_config(),
+            http_trace=trace,
             # Nothing the bot writes pings anyone unless a send says so: the model's text and users' prompts are
             # shown, never obeyed (see the README's "Safety").
             allowed_mentions=discord.AllowedMentions.none(),
@@ -130,9 +137,12 @@ class FusionBot(commands.Bot):
         # edit of every streamed answer, and discord.py builds a Message from each: at 300 answers at once that was a
         # third of the bot's CPU. The parsers table is discord.py's own dispatch by event name.
         self._connection.parsers["MESSAGE_UPDATE"] = _ignore_event
+        for event in CONTEXT_EVENTS:  # what their work logs carries their server, channel and shard
+            self._connection.parsers[event] = in_log_context(self._connection.parsers[event], self.shard_count)
         self._services = services
         self._own_services = AsyncExitStack()
         self._shutdown: asyncio.Task[None] | None = None
+        self.health: HealthServer | None = None  # METRICS_PORT's endpoint, once `setup_hook` has started it
 
     @property
     def services(self) -> Services:
@@ -162,7 +172,10 @@ class FusionBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         if self._services is None:
-            self._services = await self._own_services.enter_async_context(open_services(self.settings))
+            self._services = await self._own_services.enter_async_context(
+                open_services(self.settings, metrics=self.metrics)
+            )
+        await self._serve_health()
         for extension in self._extensions:
             await self.load_extension(extension)  # each repairs what a dead process left of its own (`bot.app.repair`)
         await self.tree.set_translator(FusionTranslator())
@@ -170,6 +183,22 @@ class FusionBot(commands.Bot):
         # What start-up created (modules, discord.py's tables, the catalog) lives as long as the process: kept out
         # of the collector's reach, full collections do not walk it again and pause the event loop for less.
         gc.freeze()
+
+    async def _serve_health(self) -> None:
+        """Start the metrics and health endpoint when METRICS_PORT is set; it stops when the bot has closed."""
+        settings = self.settings
+        if settings.metrics_port is None:
+            return
+        self.metrics.watch_gateway(self.gateway_shards)
+        monitored = Monitored(self.metrics, self.gateway_shards, self.store)
+        self.health = await HealthServer.start(
+            monitored, host=settings.metrics_host, port=settings.metrics_port, max_lag=settings.health_max_lag_seconds
+        )
+        self._own_services.push_async_callback(self.health.stop)
+
+    def gateway_shards(self) -> dict[int, ShardState]:
+        """This process's gateway shards now: connected, and their heartbeat latency."""
+        return gateway_shards(self, None)
 
     async def sync_commands_if_changed(self) -> bool:
         """Register the slash commands with Discord only when their definitions differ from the last sync.
@@ -196,9 +225,14 @@ class FusionBot(commands.Bot):
         self, target_for: Callable[[Sequence[int]], ReplyTarget], views: ReplyViews, locale: str | None
     ) -> DisplayFor:
         """How `ChatService` shows answers here: streamed into the target made for their messages, paced by
-        Discord's rate-limit headers, at most `MAX_ANSWER_MESSAGES` messages each."""
+        Discord's rate-limit headers, at most `MAX_ANSWER_MESSAGES` messages each, each edit counted."""
         return streamed_answers(
-            target_for, views, pace=self.rate_limits.pace, max_parts=self.settings.max_answer_messages, locale=locale
+            target_for,
+            views,
+            pace=self.rate_limits.pace,
+            max_parts=self.settings.max_answer_messages,
+            locale=locale,
+            on_shown=self.metrics.answer_edit,
         )
 
     @property
@@ -255,6 +289,9 @@ class ShardedFusionBot(FusionBot, commands.AutoShardedBot):
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         await identify_in_turn(self.store, shard_id or 0, self._max_concurrency)
 
+    def gateway_shards(self) -> dict[int, ShardState]:
+        return gateway_shards(self, list(self.shard_ids or ()))
+
 
 def bot_of(interaction: discord.Interaction) -> FusionBot:
     """The bot an interaction reached, with its services: where buttons and command groups, which discord.py makes
@@ -264,6 +301,11 @@ def bot_of(interaction: discord.Interaction) -> FusionBot:
 
 def _ignore_event(data: object) -> None:
     """An event the bot does not use, dropped before discord.py parses it."""
+
+
+def new_metrics(settings: Settings) -> Metrics:
+    """The metrics of a bot: recorded only when its endpoint serves them (METRICS_PORT set)."""
+    return Metrics(enabled=settings.metrics_port is not None)
 
 
 def new_bot(settings: Settings, *, services: Services | None = None, **options: object) -> FusionBot:
@@ -280,7 +322,8 @@ async def run_bot(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM, then shut down gracefully."""
     point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
     assert settings.discord_token is not None
-    async with open_services(settings) as services, new_bot(settings, services=services) as bot:
+    services_opened = open_services(settings, metrics=new_metrics(settings))
+    async with services_opened as services, new_bot(settings, services=services) as bot:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, lambda: asyncio.create_task(bot.close()))

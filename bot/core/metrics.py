@@ -13,12 +13,16 @@ what it did without metrics.
 
 from __future__ import annotations
 
+import math
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from bot import __version__
 
@@ -33,6 +37,13 @@ STORE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 LOOP_LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 10)
 NO_ERROR = "none"
 _WORD_START = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+class ShardState(NamedTuple):
+    """One gateway shard of this process, as the Discord layer sees it at a scrape."""
+
+    connected: bool
+    latency_seconds: float  # between a heartbeat and its acknowledgement; NaN before the first
 
 
 def error_kind(error: BaseException) -> str:
@@ -156,8 +167,9 @@ class Metrics:
         if self.enabled:
             self.answer_edits.labels("final" if final else "live").inc()
 
-    def discord_response(self, route: str, status: int, scope: str | None) -> None:
-        """A Discord REST response (`route` templated: no ids, no tokens); a 429 is counted apart too."""
+    def discord_response(self, route: str, status: int | str, scope: str | None) -> None:
+        """A Discord REST response (`route` templated: no ids, no tokens; `status` "error" for a request that got
+        none); a 429 is counted apart too."""
         if not self.enabled:
             return
         self.discord_requests.labels(route, str(status)).inc()
@@ -190,6 +202,12 @@ class Metrics:
         with self._in_progress("pictures_drawing", "picture_draw"):
             yield
 
+    def watch_gateway(self, shards: Callable[[], Mapping[int, ShardState]]) -> None:
+        """At each scrape, ask `shards()` for the gateway's shards (`fusionbot_gateway_connected`,
+        `fusionbot_gateway_latency_seconds`, labelled by shard number)."""
+        if self.enabled:
+            self.registry.register(_GatewayCollector(shards))
+
     def store_operation_ended(self, operation: str, seconds: float) -> None:
         if self.enabled:
             self.store_operation.labels(operation).observe(seconds)
@@ -216,3 +234,24 @@ class Metrics:
 
 
 NO_METRICS = Metrics(enabled=False)  # what a service records into when nobody asked for metrics
+
+
+class _GatewayCollector(Collector):
+    """The gateway's shards, read when Prometheus scrapes (on the event loop, where the Discord layer's state is)."""
+
+    def __init__(self, shards: Callable[[], Mapping[int, ShardState]]) -> None:
+        self._shards = shards
+
+    def collect(self) -> Iterator[Metric]:
+        connected = GaugeMetricFamily(
+            f"{PREFIX}_gateway_connected", "1 while the shard's gateway connection is up", labels=["shard"]
+        )
+        latency = GaugeMetricFamily(
+            f"{PREFIX}_gateway_latency_seconds", "The shard's last heartbeat round trip", labels=["shard"]
+        )
+        for shard, state in sorted(self._shards().items()):
+            connected.add_metric([str(shard)], 1.0 if state.connected else 0.0)
+            if not math.isnan(state.latency_seconds) and not math.isinf(state.latency_seconds):
+                latency.add_metric([str(shard)], state.latency_seconds)
+        yield connected
+        yield latency

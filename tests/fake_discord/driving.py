@@ -7,7 +7,8 @@ return an `InteractionHandle` to await the bot's answer (autocomplete returns th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from .autocomplete import build_autocomplete_interaction
@@ -201,6 +202,16 @@ class BotDriving:
     async def close_gateway(self, code: int = 4000, reason: str = "Closed by the test.") -> None:
         """Close every gateway socket with ``code`` (4000 and 1000 make discord.py RESUME)."""
         await drain(self.backend.gateway.close_all(code, reason), timeout=5.0)
+
+    @asynccontextmanager
+    async def gateway_held(self) -> AsyncIterator[None]:
+        """Within the block, new gateway connections wait before their handshake (a client reconnecting stays
+        disconnected); they go on when it ends."""
+        self.backend.gateway.accepting.clear()
+        try:
+            yield
+        finally:
+            self.backend.gateway.accepting.set()
 
     def _guild_of_channel(self, channel_id: int) -> int | None:
         channel = self.backend.state.channels.get(channel_id)

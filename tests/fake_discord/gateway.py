@@ -158,12 +158,15 @@ class GatewayHub:
         self.backend = backend
         self.connections: list[GatewayConnection] = []
         self.sessions: dict[str, GatewaySession] = {}
+        self.accepting = asyncio.Event()  # cleared while a test holds new connections back (`gateway_held`)
+        self.accepting.set()
 
     @property
     def ready_connections(self) -> list[GatewayConnection]:
         return [connection for connection in self.connections if connection.ready]
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        await self.accepting.wait()
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         connection = GatewayConnection(self, ws)
