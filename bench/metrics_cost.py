@@ -1,0 +1,150 @@
+"""What the metrics cost: the streaming benchmark's bot CPU per 1,000 chunks with METRICS_PORT unset and set, in one
+run, on the same fake Discord and emulator processes (`bench/stream.py`'s, whose measurement this reuses).
+
+Each run starts a bot of its own in this process, warms it up, measures its idle CPU, runs one scenario (by default
+300 concurrent streams) and closes it; runs alternate off, on, on, off, ... so that a drift of the machine falls on
+both alike. With metrics on the bot records every metric and serves its endpoint, which a child process scrapes
+every second (Prometheus's default is every 15 s), and its watchdog thread probes the event loop; off, it records
+nothing and serves nothing. Prints each run's figure, the medians and their ratio against the target (within 5%).
+
+    python bench/metrics_cost.py [--streams 300] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # `python bench/metrics_cost.py` from a clone that is not pip-installed
+    sys.path.insert(0, str(REPO_ROOT))
+
+import aiohttp  # noqa: E402
+
+from bench.stream import (  # noqa: E402
+    IDLE_SECONDS,
+    SCENARIOS,
+    WARM_UP,
+    Bench,
+    LagMonitor,
+    RestTrace,
+    Scenario,
+    start_server,
+    stop_server,
+)
+from bot.app.client import FusionBot, point_discord_at  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from bot.runtime import run  # noqa: E402
+
+TARGET_RATIO = 1.05
+SCRAPE_INTERVAL = 1.0
+# A scraper in a process of its own, so that its CPU is not counted as the bot's: GET the URL every interval until
+# its standard input closes.
+SCRAPER = """
+import sys, threading, time, urllib.request
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+while not stop.wait(float(sys.argv[2])):
+    urllib.request.urlopen(sys.argv[1], timeout=10).read()
+"""
+
+
+async def one_run(servers: dict[str, Any], scenario: Scenario, metrics: bool, data_dir: str) -> float:
+    """A fresh bot, warmed up, running `scenario` once; its CPU per 1,000 chunks in ms, net of its idle CPU."""
+    settings = load_settings(
+        _env_file=None,
+        discord_token=servers["fake"]["token"],
+        discord_api_base=servers["fake"]["api_base"],
+        discord_gateway_url=servers["fake"]["gateway_url"],
+        fusion_api_url=servers["emulator"]["emulator_url"],
+        fusion_api_key="bench-key",
+        database_url=f"sqlite:///{data_dir}/bench.sqlite3",
+        log_level="WARNING",
+        metrics_port=0 if metrics else None,
+    )
+    point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
+    bot = FusionBot(settings, guild_ready_timeout=0.05)
+    trace, monitor = RestTrace(), LagMonitor()
+    assert bot.http.http_trace is not None
+    for name in ("on_request_start", "on_request_headers_sent", "on_request_end"):
+        getattr(bot.http.http_trace, name).extend(getattr(trace.config, name))
+    bench = Bench(servers, bot, monitor, trace)
+    await bot.login(servers["fake"]["token"])
+    connect = asyncio.create_task(bot.connect(), name="discord.py connect()")
+    scraper = None
+    try:
+        await bot.wait_until_ready()
+        if bot.health is not None:
+            url = f"http://127.0.0.1:{bot.health.port}/metrics"
+            scraper = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", SCRAPER, url, str(SCRAPE_INTERVAL), stdin=asyncio.subprocess.PIPE
+            )
+        async with aiohttp.ClientSession() as session:
+            bench.session = session
+            monitor.start()
+            await bench.run(WARM_UP)
+            await bench.measure_idle(IDLE_SECONDS)
+            measured = await bench.run(scenario)
+            await monitor.stop()
+    finally:
+        if scraper is not None:
+            assert scraper.stdin is not None
+            scraper.stdin.close()
+            await asyncio.wait_for(scraper.wait(), timeout=15)
+        await bot.close()
+        await asyncio.wait([connect], timeout=10)
+    servers["fake"]["channels"] = bench.channels  # what this run left for the next
+    chunks = sum(answer.chunks for answer in measured.answers)
+    if measured.unfinished or not chunks:
+        raise RuntimeError(f"{measured.unfinished} answers unfinished, {chunks} chunks")
+    return max(measured.cpu - measured.idle_cpu, 0.0) / chunks * 1e6
+
+
+async def run_all(servers: dict[str, Any], scenario: Scenario, repeat: int, data_dir: str) -> dict[bool, list[float]]:
+    figures: dict[bool, list[float]] = {False: [], True: []}
+    order = [metrics for index in range(repeat) for metrics in ((False, True) if index % 2 == 0 else (True, False))]
+    for metrics in order:
+        figure = await one_run(servers, scenario, metrics, data_dir)
+        figures[metrics].append(figure)
+        print(f"- metrics {'on ' if metrics else 'off'}: {figure:.1f} ms of bot CPU per 1,000 chunks", flush=True)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--streams", default="300", choices=sorted(SCENARIOS), help="the scenario of bench/stream.py")
+    parser.add_argument("--repeat", type=int, default=3, help="runs with metrics off, and as many with them on")
+    args = parser.parse_args()
+    scenario = SCENARIOS[args.streams]
+    started = time.monotonic()
+    channels = 2 * args.repeat * (WARM_UP.streams + scenario.streams)
+    fake, fake_ready = start_server("fake", "--channels", str(channels))
+    try:
+        emulator, emulator_ready = start_server("emulator")
+    except BaseException:
+        stop_server(fake)
+        raise
+    print(f"## Metrics cost: {scenario.title}, {args.repeat} runs each, off and on alternating\n")
+    try:
+        with tempfile.TemporaryDirectory(prefix="fusionbot-bench-") as data_dir:
+            servers = {"fake": fake_ready, "emulator": emulator_ready}
+            figures = run(run_all(servers, scenario, max(1, args.repeat), data_dir))
+    finally:
+        stop_server(emulator)
+        stop_server(fake)
+    off, on = statistics.median(figures[False]), statistics.median(figures[True])
+    ratio = on / off
+    verdict = "PASS" if ratio <= TARGET_RATIO else "MISS"
+    print(f"\nmedian: off {off:.1f} ms, on {on:.1f} ms per 1,000 chunks")
+    print(f"on / off: {ratio:.3f} (target <= {TARGET_RATIO}) {verdict}")
+    print(f"Total runtime: {time.monotonic() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
