@@ -9,13 +9,11 @@ the cause only where the backend says its messages are safe.
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.core.store.contract import StoreError
-
-Store = TypeVar("Store", bound=type)
+from bot.core.store.operations import Store, wrap_operations
 
 
 def raising_store_errors(
@@ -25,10 +23,7 @@ def raising_store_errors(
     `describe(store, error)` gives the message."""
 
     def decorate(cls: Store) -> Store:
-        for name, method in inspect.getmembers(cls, inspect.iscoroutinefunction):
-            if not name.startswith("_") and name != "open":
-                setattr(cls, name, _translated(method, errors, describe, keep_cause))
-        return cls
+        return wrap_operations(cls, lambda method: _translated(method, errors, describe, keep_cause))
 
     return decorate
 

@@ -7,20 +7,18 @@ Unset (no metrics), an operation costs one attribute read more.
 from __future__ import annotations
 
 import functools
-import inspect
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-Store = TypeVar("Store", bound=type)
+from bot.core.store.operations import Store, wrap_operations
+
 OperationObserver = Callable[[str, float], None]
 
 
 def timed_operations(cls: Store) -> Store:
     """A class decorator: every public `async def` of the class (but `open`) is timed into `on_operation`."""
-    for name, method in inspect.getmembers(cls, inspect.iscoroutinefunction):
-        if not name.startswith("_") and name != "open":
-            setattr(cls, name, _timed(method))
+    wrap_operations(cls, _timed)
     cls.on_operation = None  # type: ignore[attr-defined]
     return cls
 
