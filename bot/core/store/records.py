@@ -98,9 +98,6 @@ class Shards:
         if self.count < 1 or not self.ids or not all(0 <= shard < self.count for shard in self.ids):
             raise ValueError(f"shards {sorted(self.ids)} are not shards of {self.count}")
 
-    def owns(self, guild_id: int | None) -> bool:
-        return shard_of(guild_id, self.count) in self.ids
-
 
 def shard_of(guild_id: int | None, shard_count: int) -> int:
     """The shard Discord delivers a server's events on; direct messages arrive on shard 0."""
