@@ -35,11 +35,11 @@ from bench.stream import (  # noqa: E402
     LagMonitor,
     RestTrace,
     Scenario,
+    bench_settings,
     start_server,
     stop_server,
 )
 from bot.app.client import FusionBot, point_discord_at  # noqa: E402
-from bot.config import load_settings  # noqa: E402
 from bot.runtime import run  # noqa: E402
 
 TARGET_RATIO = 1.05
@@ -57,17 +57,7 @@ while not stop.wait(float(sys.argv[2])):
 
 async def one_run(servers: dict[str, Any], scenario: Scenario, metrics: bool, data_dir: str) -> float:
     """A fresh bot, warmed up, running `scenario` once; its CPU per 1,000 chunks in ms, net of its idle CPU."""
-    settings = load_settings(
-        _env_file=None,
-        discord_token=servers["fake"]["token"],
-        discord_api_base=servers["fake"]["api_base"],
-        discord_gateway_url=servers["fake"]["gateway_url"],
-        fusion_api_url=servers["emulator"]["emulator_url"],
-        fusion_api_key="bench-key",
-        database_url=f"sqlite:///{data_dir}/bench.sqlite3",
-        log_level="WARNING",
-        metrics_port=0 if metrics else None,
-    )
+    settings = bench_settings(servers, data_dir, metrics_port=0 if metrics else None)
     point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
     bot = FusionBot(settings, guild_ready_timeout=0.05)
     trace, monitor = RestTrace(), LagMonitor()

@@ -65,7 +65,7 @@ import aiohttp  # noqa: E402
 from bench._warnings import WarningCounter  # noqa: E402
 from bot.app.client import FusionBot, point_discord_at  # noqa: E402
 from bot.app.streaming import GENERATING_MARKER  # noqa: E402
-from bot.config import load_settings  # noqa: E402
+from bot.config import Settings, load_settings  # noqa: E402
 from bot.core.chunking import DISCORD_MESSAGE_LIMIT, join_parts, split_spans  # noqa: E402
 from bot.runtime import FUSION_CONNECTION_LIMIT, run  # noqa: E402
 
@@ -789,11 +789,10 @@ def stop_server(child: subprocess.Popen[str]) -> None:
         child.wait(timeout=5)
 
 
-async def run_all(
-    servers: dict[str, Any], scenarios: list[Scenario], profile: bool, data_dir: str, conversations: bool
-) -> None:
-    monitor, trace = LagMonitor(), RestTrace()
-    settings = load_settings(
+def bench_settings(servers: dict[str, Any], data_dir: str, **overrides: Any) -> Settings:
+    """The benchmarked bot's settings: the fake Discord and the emulator of `servers`, a SQLite file in
+    `data_dir`, warnings only; `overrides` change any other."""
+    return load_settings(
         _env_file=None,
         discord_token=servers["fake"]["token"],
         discord_api_base=servers["fake"]["api_base"],
@@ -802,8 +801,16 @@ async def run_all(
         fusion_api_key="bench-key",
         database_url=f"sqlite:///{data_dir}/bench.sqlite3",
         log_level="WARNING",
-        conversations_enabled=conversations,  # on: message events arrive too, one per edit of every answer
+        **overrides,
     )
+
+
+async def run_all(
+    servers: dict[str, Any], scenarios: list[Scenario], profile: bool, data_dir: str, conversations: bool
+) -> None:
+    monitor, trace = LagMonitor(), RestTrace()
+    # Conversations on: message events arrive too, one per edit of every answer.
+    settings = bench_settings(servers, data_dir, conversations_enabled=conversations)
     point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
     bot = FusionBot(settings, guild_ready_timeout=0.05)
     # The bot already traces discord.py's requests (for rate-limit pacing); add the benchmark's timings to it.
