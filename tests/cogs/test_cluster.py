@@ -25,7 +25,7 @@ from tests.cogs.test_chat import buttons, finished
 from tests.cogs.test_crash_repair import has_button
 from tests.cogs.test_draw import is_final
 from tests.cogs.test_process import environment
-from tests.emulator_server import EmulatorServer, serve_emulator
+from tests.emulator_server import EmulatorServer
 from tests.fake_discord import FakeDiscord, FakeMessage
 
 SHARDS = 2
@@ -35,12 +35,6 @@ SHARDS = 2
 async def fake() -> AsyncIterator[FakeDiscord]:
     async with FakeDiscord(shard_count=SHARDS) as sharded:
         yield sharded
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[EmulatorServer]:
-    async with serve_emulator() as running:
-        yield running
 
 
 @dataclass

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
-import pytest
 from pydantic import SecretStr
 
 from bot.core.fusion import FinalResult, FusionClient, RetryPolicy, StreamFailed
 from bot.core.metrics import Metrics
-from tests.emulator_server import EmulatorServer, serve_emulator
+from tests.emulator_server import EmulatorServer
 from tests.fusion.test_client import FAST, Sleeps, collect
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[EmulatorServer]:
-    async with serve_emulator() as server:
-        yield server
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 def measured_client(session: aiohttp.ClientSession, url: str, metrics: Metrics) -> FusionClient:
