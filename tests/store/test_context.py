@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.fusion import Message
+from bot.core.personas import PERSONA_ACKNOWLEDGEMENT, PERSONA_HEADING, persona_messages
 from bot.core.store import StoreBackend
 from bot.core.store.context import ContextBudget, ContextTurn, estimate_tokens, select_context
 
@@ -246,3 +247,68 @@ async def test_a_store_reads_the_context_of_its_turns_within_the_budget(
         for role, content in [*(named[index] for index in kept), ("user", "the question")]
     ]
     assert await store.context(5, budget, name_speakers=True, before_turn=exchange.answer_id) == exchange.messages
+
+
+# --- a persona first ---------------------------------------------------------------------------------------------
+
+PERSONA = "You are a lighthouse keeper. Answer in French."
+PERSONA_EXCHANGE = [
+    Message(role="user", content=f"{PERSONA_HEADING}\n\n{PERSONA}"),
+    Message(role="assistant", content=PERSONA_ACKNOWLEDGEMENT),
+]
+
+
+def persona_tokens(persona: str) -> int:
+    return sum(estimate_tokens(message.content) for message in persona_messages(persona))
+
+
+def test_a_persona_comes_first_as_an_exchange_of_its_own() -> None:
+    turns = [turn("user", "q1", name="Ana"), turn("assistant", "a1"), turn("user", "q2", name="Bo")]
+    messages = select_context(turns, ContextBudget(), name_speakers=True, persona=PERSONA)
+    assert messages == [
+        *PERSONA_EXCHANGE,
+        Message(role="user", content="Ana: q1"),
+        Message(role="assistant", content="a1"),
+        Message(role="user", content="Bo: q2"),
+    ]
+    assert select_context(turns, ContextBudget(), persona=None) == select_context(turns, ContextBudget())
+    assert select_context(turns, ContextBudget(), persona="") == select_context(turns, ContextBudget())
+
+
+def test_a_persona_takes_its_tokens_out_of_the_budget() -> None:
+    turns = [turn("user", "q1"), turn("assistant", "a1"), turn("user", "q2"), turn("assistant", "a2")]
+    turns.append(turn("user", "q3"))
+    budget = ContextBudget(max_tokens=30 + persona_tokens(PERSONA) - 1)  # 30 holds the last exchange and q3
+    assert [m.content for m in select_context(turns, ContextBudget(max_tokens=30))] == ["q2", "a2", "q3"]
+    assert [m.content for m in select_context(turns, budget, persona=PERSONA)[2:]] == ["q3"]
+
+
+def test_a_persona_takes_two_messages_out_of_the_budget() -> None:
+    turns = [turn("user", "q1"), turn("assistant", "a1"), turn("user", "q2"), turn("assistant", "a2")]
+    turns.append(turn("user", "q3"))
+    messages = select_context(turns, ContextBudget(max_messages=5), persona=PERSONA)
+    assert [m.content for m in messages[2:]] == ["q2", "a2", "q3"]
+    assert len(select_context(turns, ContextBudget(max_messages=4), persona=PERSONA)) == 3
+
+
+def test_a_persona_is_never_trimmed_away_even_alone_over_budget() -> None:
+    long_persona = "扮演一位只说中文的老船长。" * 115  # 1,495 characters, over a thousand tokens
+    turns = [turn("user", "q1"), turn("assistant", "a1"), turn("user", "q2", tokens=10_000)]
+    messages = select_context(turns, ContextBudget(max_messages=2, max_tokens=100), persona=long_persona)
+    assert messages == [*persona_messages(long_persona), Message(role="user", content="q2")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    turns=stored_turns,
+    budget=budgets,
+    persona=st.text(min_size=1, max_size=1500).filter(str.strip),
+)
+def test_with_a_persona_the_rest_is_chosen_as_within_a_budget_smaller_by_its_size(
+    turns: list[ContextTurn], budget: ContextBudget, persona: str
+) -> None:
+    question = ContextTurn("user", "the question", 5, True)
+    messages = select_context([*turns, question], budget, persona=persona)
+    smaller = ContextBudget(budget.max_messages - 2, budget.max_tokens - persona_tokens(persona))
+    assert messages[:2] == persona_messages(persona)
+    assert messages[2:] == select_context([*turns, question], smaller)

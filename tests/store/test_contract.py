@@ -22,6 +22,8 @@ CONSUMER_PROTOCOLS = [
     contract.PictureLookup,
     contract.RepairRecords,
     contract.ServerControls,
+    contract.PersonaLookup,
+    contract.PersonaRecords,
     contract.BotState,
 ]
 CONTEXT_MANAGERS = {"exclusive"}  # methods that return an async context manager

@@ -8,6 +8,9 @@ the question of an interrupted answer.
 Stored rows are not trusted to be what this version writes: a turn with no text (empty or only whitespace) is
 unusable like an incomplete one, a role other than "user" or "assistant" is skipped, and a missing or negative
 token count is estimated again, so that no stored row can make a channel's context fail to load.
+
+A persona (`bot.core.personas`) is the one thing put before the turns: its exchange comes first, counted against
+the budget like any other, and never dropped.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.core.fusion import Message
+from bot.core.personas import persona_messages
 
 MESSAGE_OVERHEAD_TOKENS = 4  # role and separators, as chat models count them
 ROLES = frozenset({"user", "assistant"})
@@ -51,26 +55,29 @@ class ContextTurn:
 
 
 def select_context(
-    turns: Sequence[ContextTurn], budget: ContextBudget, *, name_speakers: bool = False
+    turns: Sequence[ContextTurn], budget: ContextBudget, *, name_speakers: bool = False, persona: str | None = None
 ) -> list[Message]:
-    """The newest exchanges of `turns` (oldest first) that fit `budget`, as API messages.
+    """The newest exchanges of `turns` (oldest first) that fit `budget`, as API messages, after `persona`'s.
 
-    The open exchange at the end (the new question, not yet answered) is always kept, even alone over budget.
+    The persona's exchange and the open exchange at the end (the new question, not yet answered) are always kept,
+    even alone over budget; what they take of it is left for the others.
     """
     known = [turn for turn in turns if turn.role in ROLES]
     exchanges = [usable for exchange in _exchanges(known) if (usable := _usable_turns(exchange))]
     open_exchange: list[ContextTurn] = []
     if exchanges and exchanges[-1][-1].role == "user":
         open_exchange = exchanges.pop()
+    lead = persona_messages(persona)
     chosen = [open_exchange]
-    count, tokens = len(open_exchange), sum(_tokens(turn) for turn in open_exchange)
+    count = len(lead) + len(open_exchange)
+    tokens = sum(estimate_tokens(message.content) for message in lead) + sum(_tokens(t) for t in open_exchange)
     for exchange in reversed(exchanges):
         count += len(exchange)
         tokens += sum(_tokens(turn) for turn in exchange)
         if count > budget.max_messages or tokens > budget.max_tokens:
             break
         chosen.append(exchange)
-    return [_as_message(turn, name_speakers) for exchange in reversed(chosen) for turn in exchange]
+    return [*lead, *(_as_message(turn, name_speakers) for exchange in reversed(chosen) for turn in exchange)]
 
 
 def _exchanges(turns: Iterable[ContextTurn]) -> list[list[ContextTurn]]:

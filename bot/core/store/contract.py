@@ -29,6 +29,7 @@ from bot.core.store.records import (
     Exchange,
     GenerationStatus,
     ImageGeneration,
+    Personas,
     Role,
     ServerSettings,
     Shards,
@@ -87,17 +88,32 @@ class ExchangeRecords(AnswerRecords, Protocol):
         name_speakers: bool = False,
         request_options: Mapping[str, Any] | None = None,
         guild_id: int | None = None,
+        persona: str | None = None,
     ) -> Exchange: ...
 
 
-class ChatRecords(ExchangeRecords, Protocol):
-    """What the chat service (`bot.core.chat.ChatService`) uses: asking, and for Regenerate a stored answer and
-    the context it was given in."""
+class PersonaLookup(Protocol):
+    """What finding the persona of an answer (`bot.core.personas.persona_for`) reads."""
+
+    async def personas(
+        self, channel_id: int, *, guild_id: int | None = None, parent_id: int | None = None
+    ) -> Personas: ...
+
+
+class ChatRecords(ExchangeRecords, PersonaLookup, Protocol):
+    """What the chat service (`bot.core.chat.ChatService`) uses: asking in a channel's persona, and for Regenerate a
+    stored answer and the context it was given in."""
 
     async def turn(self, turn_id: int) -> Turn | None: ...
 
     async def context(
-        self, channel_id: int, budget: ContextBudget, *, name_speakers: bool = False, before_turn: int | None = None
+        self,
+        channel_id: int,
+        budget: ContextBudget,
+        *,
+        name_speakers: bool = False,
+        before_turn: int | None = None,
+        persona: str | None = None,
     ) -> list[Message]: ...
 
 
@@ -188,6 +204,19 @@ class ServerControls(Protocol):
     async def set_chat_cooldown(self, guild_id: int, seconds: float) -> None: ...
 
 
+class PersonaRecords(PersonaLookup, Protocol):
+    """What `/config persona`, `/channel persona` and `/config show` use: a server's and a channel's persona set
+    (None: removed) and read, and which channels of a server have one of their own (at most `limit`)."""
+
+    async def set_server_persona(self, guild_id: int, persona: str | None) -> None: ...
+
+    async def set_channel_persona(
+        self, channel_id: int, persona: str | None, *, guild_id: int | None = None
+    ) -> None: ...
+
+    async def persona_channels(self, guild_id: int, *, limit: int = 100) -> list[int]: ...
+
+
 class BotState(Protocol):
     """The bot's own small state by key (the command tree's hash, when each shard last identified), and locks by
     name that one process holds at a time among all that share the store (syncing the commands, identifying)."""
@@ -212,6 +241,7 @@ class StoreBackend(
     DrawRecords,
     RepairRecords,
     ServerControls,
+    PersonaRecords,
     BotState,
     Protocol,
 ):

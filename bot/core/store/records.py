@@ -56,6 +56,20 @@ class ServerSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Personas:
+    """The personas stored for one place (`bot.core.personas`): its channel's, its parent channel's (a thread's
+    channel) and its server's; None where there is none."""
+
+    channel: str | None = None
+    parent: str | None = None
+    server: str | None = None
+
+    def chosen(self, default: str = "") -> str | None:
+        """The one that applies: the channel's, else its parent's, else the server's, else `default` (None: none)."""
+        return self.channel or self.parent or self.server or default or None
+
+
+@dataclass(frozen=True, slots=True)
 class ImageGeneration:
     """A picture request with everything needed to draw it again (buttons work after a restart)."""
 

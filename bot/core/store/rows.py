@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.core.store.context import estimate_tokens
-from bot.core.store.records import AllowList, ServerSettings, Shards, Turn
+from bot.core.store.records import AllowList, Personas, ServerSettings, Shards, Turn
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,13 @@ def server_settings_from(
         defaults=defaults,
         chat_cooldown_seconds=guild[1] if guild is not None else 0.0,
     )
+
+
+def personas_from(row: Sequence[Any]) -> Personas:
+    """`Personas` from a row of the channel's, its parent's and its server's `persona` columns; a value that is not
+    text with something in it (a hand edit) is read as none."""
+    channel, parent, server = (value if isinstance(value, str) and value.strip() else None for value in row)
+    return Personas(channel, parent, server)
 
 
 def turn_from_row(row: Sequence[Any]) -> Turn:

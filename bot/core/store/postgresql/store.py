@@ -2,7 +2,8 @@
 asyncpg connections (the policy is `pool.py`).
 
 Its parts share that pool: conversations (`turns.py`), pictures and usage (`pictures.py`), server controls
-(`servers.py`); the bot's own state by key is here. It keeps every rule of `bot.core.store.contract`.
+(`servers.py`), personas (`personas.py`); the bot's own state by key is here. It keeps every rule of
+`bot.core.store.contract`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.core.store.contract import LOCK_TIMEOUT, StoreError
 from bot.core.store.failures import raising_store_errors
 from bot.core.store.migrations import Migration, discover_migrations
 from bot.core.store.postgresql.migrate import migrate
+from bot.core.store.postgresql.personas import PersonaRecords
 from bot.core.store.postgresql.pictures import PictureRecords
 from bot.core.store.postgresql.pool import COMMAND_TIMEOUT, NAMED_LOCK_CLASS, redacted_dsn, scrubbed
 from bot.core.store.postgresql.servers import ServerRecords
@@ -36,7 +38,7 @@ def _described(store: PostgresStore, error: BaseException) -> str:
 
 @timed_operations  # each operation's time, for the metrics
 @raising_store_errors(_OPERATION_ERRORS, _described, keep_cause=False)  # the driver's text might quote the DSN
-class PostgresStore(TurnRecords, PictureRecords, ServerRecords):
+class PostgresStore(TurnRecords, PictureRecords, ServerRecords, PersonaRecords):
     """Everything the bot remembers. Open with `PostgresStore.open(dsn)`; close when done.
 
     Any operation the database fails raises `StoreError` without the DSN's password."""

@@ -58,29 +58,38 @@ class TurnRecords(Pooled):
         name_speakers: bool = False,
         request_options: Mapping[str, Any] | None = None,
         guild_id: int | None = None,
+        persona: str | None = None,
     ) -> Exchange:
         """Store a question and the empty, incomplete placeholder of its answer (being written, see
         `answers_being_written`); return them and the context.
 
         Both are written in one transaction holding the channel's lock, so nothing else stored in the channel comes
-        between them, and the context is read in it. The context ends with the question.
+        between them, and the context is read in it. The context begins with `persona`'s exchange, if any, and
+        ends with the question.
         """
         question = _NewTurn("user", content, author_id, author_name)
         answer = _NewTurn("assistant", "", complete=False, request_options=request_options, writing=True)
         async with self._pool.acquire() as conn, conn.transaction():
             question_id, answer_id = await _insert_turns(conn, channel_id, guild_id, question, answer)
-            messages = await _context(conn, channel_id, budget, name_speakers, before_turn=answer_id)
+            messages = await _context(conn, channel_id, budget, name_speakers, answer_id, persona=persona)
         return Exchange(question_id, answer_id, messages)
 
     async def context(
-        self, channel_id: int, budget: ContextBudget, *, name_speakers: bool = False, before_turn: int | None = None
+        self,
+        channel_id: int,
+        budget: ContextBudget,
+        *,
+        name_speakers: bool = False,
+        before_turn: int | None = None,
+        persona: str | None = None,
     ) -> list[Message]:
         """The channel's conversation since its last reset, trimmed to `budget`, oldest first.
 
-        With `before_turn`, only the turns before that one: the context an earlier answer was given in.
+        With `before_turn`, only the turns before that one: the context an earlier answer was given in. With
+        `persona`, its exchange first.
         """
         async with self._pool.acquire() as conn:
-            return await _context(conn, channel_id, budget, name_speakers, before_turn)
+            return await _context(conn, channel_id, budget, name_speakers, before_turn, persona=persona)
 
     async def turn(self, turn_id: int) -> Turn | None:
         row = await self._pool.fetchrow(f"SELECT {TURN_COLUMNS} FROM conversation_turns WHERE id = $1", turn_id)
@@ -213,7 +222,13 @@ async def _insert_turns(
 
 
 async def _context(
-    conn: asyncpg.Connection, channel_id: int, budget: ContextBudget, name_speakers: bool, before_turn: int | None
+    conn: asyncpg.Connection,
+    channel_id: int,
+    budget: ContextBudget,
+    name_speakers: bool,
+    before_turn: int | None,
+    *,
+    persona: str | None = None,
 ) -> list[Message]:
     # Skipped incomplete exchanges cost rows, hence reading twice the message budget.
     rows = await conn.fetch(
@@ -226,4 +241,4 @@ async def _context(
         2 * budget.max_messages,
     )
     turns = [ContextTurn(row[0], row[1], row[2], bool(row[3]), row[4]) for row in reversed(rows)]
-    return select_context(turns, budget, name_speakers=name_speakers)
+    return select_context(turns, budget, name_speakers=name_speakers, persona=persona)

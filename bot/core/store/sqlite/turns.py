@@ -55,13 +55,15 @@ class TurnRecords(Connected):
         name_speakers: bool = False,
         request_options: Mapping[str, Any] | None = None,
         guild_id: int | None = None,
+        persona: str | None = None,
     ) -> Exchange:
         """Store a question and the empty, incomplete placeholder of its answer (being written, see
         `answers_being_written`); return them and the context.
 
         Both are written in one transaction, so nothing else stored in the channel comes between them: the
         answer's asker is the author of the question just before it. `request_options` are the answer's (see
-        `append_turn`). The context ends with the question; the placeholder is not part of it.
+        `append_turn`). The context begins with `persona`'s exchange, if any, and ends with the question; the
+        placeholder is not part of it.
         """
         async with self._lock, self._transaction():
             question_id = await self._insert_turn(
@@ -70,18 +72,25 @@ class TurnRecords(Connected):
             answer_id = await self._insert_turn(
                 channel_id, "assistant", "", None, None, False, request_options, writing=True, guild_id=guild_id
             )
-            messages = await self._context(channel_id, budget, name_speakers, before_turn=answer_id)
+            messages = await self._context(channel_id, budget, name_speakers, answer_id, persona=persona)
         return Exchange(question_id, answer_id, messages)
 
     async def context(
-        self, channel_id: int, budget: ContextBudget, *, name_speakers: bool = False, before_turn: int | None = None
+        self,
+        channel_id: int,
+        budget: ContextBudget,
+        *,
+        name_speakers: bool = False,
+        before_turn: int | None = None,
+        persona: str | None = None,
     ) -> list[Message]:
         """The channel's conversation since its last reset, trimmed to `budget`, oldest first.
 
-        With `before_turn`, only the turns before that one: the context an earlier answer was given in.
+        With `before_turn`, only the turns before that one: the context an earlier answer was given in. With
+        `persona`, its exchange first.
         """
         async with self._lock:
-            return await self._context(channel_id, budget, name_speakers, before_turn)
+            return await self._context(channel_id, budget, name_speakers, before_turn, persona=persona)
 
     async def turn(self, turn_id: int) -> Turn | None:
         async with self._lock:
@@ -194,7 +203,13 @@ class TurnRecords(Connected):
         return int(next(iter(rows))[0])
 
     async def _context(
-        self, channel_id: int, budget: ContextBudget, name_speakers: bool, before_turn: int | None = None
+        self,
+        channel_id: int,
+        budget: ContextBudget,
+        name_speakers: bool,
+        before_turn: int | None = None,
+        *,
+        persona: str | None = None,
     ) -> list[Message]:
         # Skipped incomplete exchanges cost rows, hence reading twice the message budget.
         rows = await self._conn.execute_fetchall(
@@ -205,7 +220,7 @@ class TurnRecords(Connected):
             {"c": channel_id, "limit": 2 * budget.max_messages, "before": before_turn or _NO_TURN_LIMIT},
         )
         turns = [ContextTurn(row[0], row[1], row[2], bool(row[3]), row[4]) for row in reversed(list(rows))]
-        return select_context(turns, budget, name_speakers=name_speakers)
+        return select_context(turns, budget, name_speakers=name_speakers, persona=persona)
 
     # --- channels ------------------------------------------------------------------------------------------------
 
