@@ -24,6 +24,7 @@ from bot.core.fusion.models import (
     Temperature,
     TopP,
 )
+from bot.core.personas import MAX_PERSONA_CHARS
 from bot.core.store.backends import SQLITE_PREFIX, backend_of, sqlite_path
 from bot.core.store.postgresql import dsn_passwords, redacted_dsn
 from bot.core.store.records import Shards
@@ -98,6 +99,7 @@ class Settings(BaseSettings):
     reply_pings_author: bool = False
     dm_chat_cooldown_seconds: float = Field(default=0.0, ge=0, le=86_400)
     max_answer_messages: int = Field(default=5, ge=1, le=10)
+    default_persona: str = ""  # instructions for the model where no server or channel has a persona (`/config`)
 
     database_url: str = f"{SQLITE_PREFIX}data/fusionbot.sqlite3"
     database_pool_size: int = Field(default=10, ge=3, le=100)  # the queue: a listener, an admission, a write
@@ -169,6 +171,14 @@ class Settings(BaseSettings):
         if self.default_model not in self.draw_models:
             raise ValueError(f"DEFAULT_MODEL: {self.default_model!r} is not one of DRAW_MODELS")
         return self
+
+    @field_validator("default_persona")
+    @classmethod
+    def _persona_fits(cls, value: str) -> str:
+        value = value.strip()
+        if len(value) > MAX_PERSONA_CHARS:
+            raise ValueError(f"at most {MAX_PERSONA_CHARS:,} characters, as for /config persona (got {len(value):,})")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -255,7 +265,7 @@ def describe_validation_error(error: ValidationError) -> str:
 
 def _shown_input(field: str, value: Any) -> str:
     """What an invalid setting was, for its message: never a secret, and a database URL without its password."""
-    if "token" in field or "key" in field:
+    if "token" in field or "key" in field or field == "default_persona":  # a persona's text would fill the screen
         return ""
     if field == "database_url" and isinstance(value, str):
         return f" (got {redacted_dsn(value)!r})"

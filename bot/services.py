@@ -63,7 +63,14 @@ async def open_services(
             PictureDownloader(allow_private=allow_private, timeout=settings.image_fetch_timeout)
         )
         fusion = fusion_client(session, settings, url=fusion_url, metrics=metrics)
-        chat = ChatService(fusion, store, context_budget(settings), downloader, metrics=metrics)
+        chat = ChatService(
+            fusion,
+            store,
+            context_budget(settings),
+            downloader,
+            metrics=metrics,
+            default_persona=settings.default_persona,
+        )
         stack.push_async_callback(chat.close)
         queue = await picture_queue(settings, store)
         stack.push_async_callback(queue.close)

@@ -25,6 +25,7 @@ from bot.core.errors import UserFacingError
 from bot.core.fusion import ChatRequest, FinalResult, FusionClient, Message, StreamFailed, TextPiece
 from bot.core.log_context import log_context
 from bot.core.metrics import NO_METRICS, Metrics, error_kind
+from bot.core.personas import persona_for
 from bot.core.store import AnswerRecords, ChatRecords, ContextBudget, StoreError
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ class ChatService:
     budget: ContextBudget
     downloader: PictureDownloader | None = None
     metrics: Metrics = NO_METRICS
+    default_persona: str = ""  # DEFAULT_PERSONA: where neither the channel nor its server has one
     _streams: dict[int, asyncio.Task[None]] = field(default_factory=dict)
     # Answers being written, from their claim until they are stored; set when released. One stream per answer.
     _claims: dict[int, asyncio.Event] = field(default_factory=dict)
@@ -148,18 +150,23 @@ class ChatService:
         max_picture_bytes: int = DEFAULT_UPLOAD_LIMIT,
         name_speakers: bool = False,
         guild_id: int | None = None,
+        parent_id: int | None = None,
     ) -> Outcome:
         """Store the question, stream the answer into its display, store the answer; return how it ended.
 
         With `name_speakers` (a channel several people talk in), each question in the context carries its
         author's display name, so the model can tell them apart. `guild_id` is the channel's server (None: a
-        direct message), stored with both turns so that the process running its shard repairs the answer.
+        direct message), stored with both turns so that the process running its shard repairs the answer. The
+        channel's persona leads the context (a thread's: its own, or that of its channel `parent_id`).
         """
         self._refuse_if_closing()
         asked_at = asyncio.get_running_loop().time()
         chosen = {name: value for name, value in (options or {}).items() if value is not None}
         # The question and its answer's place are stored together, so two askers in one channel never interleave.
         with log_context(guild=guild_id, channel=channel_id):
+            persona = await persona_for(
+                self.store, self.default_persona, channel_id, guild_id=guild_id, parent_id=parent_id
+            )
             exchange = await self.store.start_exchange(
                 channel_id,
                 prompt,
@@ -169,6 +176,7 @@ class ChatService:
                 name_speakers=name_speakers,
                 request_options=chosen,
                 guild_id=guild_id,
+                persona=persona,
             )
         request = self.client.new_request(exchange.messages, user_id=str(asker.user_id), **chosen)
         answer_id = exchange.answer_id
@@ -189,9 +197,10 @@ class ChatService:
         display_for: DisplayFor,
         *,
         name_speakers: bool = False,
+        parent_id: int | None = None,
     ) -> Outcome:
         """Replace a stored answer with a new one to the same context and options, in the display made for the
-        messages that show it now.
+        messages that show it now, in the persona its channel (a thread of `parent_id`) has now.
 
         Raises `AnswerBusyError` when that answer is being written or regenerated already: the check and the claim
         are one step, so two presses at once run one stream.
@@ -205,8 +214,11 @@ class ChatService:
                 turn = await self.store.turn(answer_id)
                 if turn is None or turn.role != "assistant":
                     raise LookupError(f"no answer {answer_id}")
+                persona = await persona_for(
+                    self.store, self.default_persona, turn.channel_id, guild_id=turn.guild_id, parent_id=parent_id
+                )
                 messages = await self.store.context(
-                    turn.channel_id, self.budget, before_turn=answer_id, name_speakers=name_speakers
+                    turn.channel_id, self.budget, before_turn=answer_id, name_speakers=name_speakers, persona=persona
                 )
                 await self.store.update_turn(answer_id, complete=False, writing=True)
                 request = self._request_again(messages, asker_id, turn.request_options)

@@ -95,6 +95,7 @@ class RegenerateButton(
             interaction.user.id,
             bot.answer_displays(target_for, CHAT_BUTTONS, interaction.locale.value),
             name_speakers=interaction.guild is not None,
+            parent_id=place.parent_channel_id,
         )
 
 

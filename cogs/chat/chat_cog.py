@@ -74,6 +74,7 @@ class ChatCog(commands.Cog):
             max_picture_bytes=interaction.filesize_limit,
             name_speakers=interaction.guild is not None,  # the channel's context is shared by its members
             guild_id=interaction.guild_id,
+            parent_id=place.parent_channel_id,  # a thread takes its channel's persona unless it has its own
         )
 
     @app_commands.command(name="reset", description="Forget this channel's conversation; the next /chat starts afresh.")

@@ -210,6 +210,7 @@ class ChannelConversations:
                         options=options,
                         name_speakers=incoming.guild_id is not None,
                         guild_id=incoming.guild_id,
+                        parent_id=getattr(channel, "parent_id", None),  # a thread's channel (maybe just opened)
                     )
                 finally:
                     target.close()
