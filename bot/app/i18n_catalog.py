@@ -234,6 +234,32 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ("The roles list is empty: no restriction.", "身份组列表已清空：不做限制。"),  # noqa: RUF001
     ("Defaults updated.", "默认值已更新。"),
     ("Chat cooldown updated.", "聊天冷却时间已更新。"),
+    # bot/core/personas.py, bot/app/personas.py, /config persona, /channel persona
+    (
+        "A persona needs some text. To remove one, use clear:True.",
+        "人设需要填写内容。如需移除人设，请使用 clear:True。",  # noqa: RUF001
+    ),
+    (
+        "A persona can have at most 1,500 characters; this one has {count}.",
+        "人设最多只能有 1,500 个字符，而这个有 {count} 个。",  # noqa: RUF001
+    ),
+    ("Give a persona's text or clear:True, not both.", "请填写人设内容或使用 clear:True，二者不能同时使用。"),  # noqa: RUF001
+    (
+        "Server persona set: it is sent with every question on this server, unless a channel has its own.",
+        "服务器人设已设置：此服务器上的每个提问都会附带它，除非频道有自己的人设。",  # noqa: RUF001
+    ),
+    ("Server persona removed.", "服务器人设已移除。"),
+    (
+        "This channel's persona is set: it is sent with every question here, in place of the server's.",
+        "此频道的人设已设置：这里的每个提问都会附带它，取代服务器的人设。",  # noqa: RUF001
+    ),
+    ("This channel's persona is removed.", "此频道的人设已移除。"),
+    ("No persona applies here.", "这里没有适用的人设。"),
+    ("**Server persona:** none", "**服务器人设：** 无"),  # noqa: RUF001
+    ("**Server persona:** shown below", "**服务器人设：** 见下方"),  # noqa: RUF001
+    ("**Server persona:** none; the bot's default is shown below", "**服务器人设：** 无；机器人的默认人设见下方"),  # noqa: RUF001
+    ("**Channels with their own persona:** none", "**有自己人设的频道：** 无"),  # noqa: RUF001
+    ("**Channels with their own persona:** {channels}", "**有自己人设的频道：** {channels}"),  # noqa: RUF001
 )
 
 # Short texts matched only when they are the whole text: buttons, the queue menu, embed field names, thread names.
@@ -252,6 +278,10 @@ LABELS: dict[str, str] = {
     "Scale": "引导系数",
     "ControlNet": "ControlNet",
     "Conversation": "对话",
+    "This channel's persona": "此频道的人设",
+    "Its parent channel's persona": "所属频道的人设",
+    "This server's persona": "此服务器的人设",
+    "The bot's default persona": "机器人的默认人设",
 }
 
 # Values of the `phase`, `option`, `permissions` and `defaults` placeholders: fusion timeout phases, draw options,
@@ -328,4 +358,12 @@ COMMAND_TEXTS: dict[str, str] = {
     "Forget this server's defaults first": "先清除此服务器的默认值",
     "Least time between a member's questions (0: none).": "成员两次提问之间的最短间隔（0 表示不限制）。",  # noqa: RUF001
     "Seconds, 0 to 86400": "秒数，0 到 86400",  # noqa: RUF001
+    # /config persona, /channel persona
+    "Set or clear this server's persona: instructions for the model.": "设置或清除此服务器的人设：给模型的指示。",  # noqa: RUF001
+    "Instructions for the model: tone, language, role (up to 1,500 characters)": (
+        "给模型的指示：语气、语言、角色（最多 1,500 个字符）"  # noqa: RUF001
+    ),
+    "Remove this server's persona": "移除此服务器的人设",
+    "Set or clear this channel's persona: instructions for the model.": "设置或清除此频道的人设：给模型的指示。",  # noqa: RUF001
+    "Remove this channel's persona": "移除此频道的人设",
 }

@@ -5,6 +5,7 @@ The rules are applied by `bot.core.access` at each use; this cog only reads the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 import discord
@@ -12,6 +13,15 @@ from discord import app_commands
 
 from bot.app.client import bot_of
 from bot.app.i18n import translate
+from bot.app.personas import (
+    MAX_LISTED,
+    PERSONA_TEXT_HELP,
+    PersonaText,
+    change_persona,
+    server_persona_embeds,
+    server_persona_lines,
+)
+from bot.app.places import place_of_interaction
 from bot.core.durations import describe_wait
 from bot.core.store import ServerSettings
 
@@ -19,9 +29,10 @@ if TYPE_CHECKING:
     pass
 
 MAX_COOLDOWN_SECONDS = 24 * 3600.0
+SERVER_PERSONA_SET = "Server persona set: it is sent with every question on this server, unless a channel has its own."
 
 
-def describe_server(server: ServerSettings, *, dms_allowed: bool) -> str:
+def describe_server(server: ServerSettings, *, dms_allowed: bool, personas: Sequence[str] = ()) -> str:
     channels = " ".join(f"<#{c}>" for c in sorted(server.allowed_channels)) or "all"
     roles = " ".join(f"<@&{r}>" for r in sorted(server.allowed_roles)) or "everyone"
     defaults = ", ".join(f"{name} `{value}`" for name, value in sorted(server.defaults.items())) or "the bot's own"
@@ -32,6 +43,7 @@ def describe_server(server: ServerSettings, *, dms_allowed: bool) -> str:
             f"**Roles:** {roles}",
             f"**Defaults:** {defaults}",
             f"**Chat cooldown per member:** {cooldown}",
+            *personas,
             f"**Direct messages:** {'served' if dms_allowed else 'not served'} (a setting of the bot)",
             "-# Members with Manage Server may always use the bot.",
         ]
@@ -114,12 +126,33 @@ class ConfigCommands(app_commands.Group, name="config", description="This server
         await bot_of(interaction).store.set_chat_cooldown(_guild(interaction), seconds)
         await self._show(interaction, "Chat cooldown updated.")
 
+    @app_commands.command(name="persona", description="Set or clear this server's persona: instructions for the model.")
+    @app_commands.describe(text=PERSONA_TEXT_HELP, clear="Remove this server's persona")
+    async def persona(
+        self, interaction: discord.Interaction, text: PersonaText | None = None, clear: bool = False
+    ) -> None:
+        store, guild = bot_of(interaction).store, _guild(interaction)
+        done = await change_persona(
+            text,
+            clear,
+            lambda persona: store.set_server_persona(guild, persona),
+            done=SERVER_PERSONA_SET,
+            removed="Server persona removed.",
+        )
+        await self._show(interaction, done)
+
     async def _show(self, interaction: discord.Interaction, done: str) -> None:
-        bot = bot_of(interaction)
-        server = await bot.store.server_settings(_guild(interaction))
-        summary = describe_server(server, dms_allowed=bot.settings.direct_messages_enabled)
+        bot, guild = bot_of(interaction), _guild(interaction)
+        server = await bot.store.server_settings(guild)
+        parent = place_of_interaction(interaction).parent_channel_id
+        personas = await bot.store.personas(interaction.channel_id or 0, guild_id=guild, parent_id=parent)
+        listed = await bot.store.persona_channels(guild, limit=MAX_LISTED + 1)
+        default = bot.settings.default_persona
+        lines = server_persona_lines(personas, default, listed)
+        summary = describe_server(server, dms_allowed=bot.settings.direct_messages_enabled, personas=lines)
         text = translate(f"{done}\n{summary}".strip(), interaction.locale)
-        await interaction.response.send_message(text, ephemeral=True)
+        embeds = server_persona_embeds(personas, default, interaction.locale)
+        await interaction.response.send_message(text, embeds=embeds, ephemeral=True)
 
 
 def _guild(interaction: discord.Interaction) -> int:
