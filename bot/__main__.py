@@ -1,4 +1,5 @@
-"""Command line: `python -m bot` runs the Discord bot; `python -m bot console [--emulator]` chats in the terminal;
+"""Command line: `python -m bot` runs the Discord bot; `python -m bot console [--emulator] [--persona TEXT]` chats in
+the terminal;
 `python -m bot store copy --from URL --to URL` copies the database (`bot.store_cli`).
 
 A failure at start-up that an operator can act on (a setting, the database, Discord refusing or unreachable) ends
@@ -25,6 +26,7 @@ import discord
 from discord.ext import commands
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.core.personas import PersonaError, checked_persona
 from bot.core.store import StoreError
 from bot.core.store.postgresql import dsn_passwords
 from bot.core.store.sqlite import BUSY_TIMEOUT_MS
@@ -86,8 +88,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     console.add_argument(
         "--emulator", action="store_true", help="use the built-in fusion API emulator (no account or key needed)"
     )
+    console.add_argument(
+        "--persona",
+        type=persona_argument,
+        help="instructions for the model (tone, language, role) in place of DEFAULT_PERSONA; '' for none",
+    )
     add_store_commands(commands)
     return parser.parse_args(argv)
+
+
+def persona_argument(text: str) -> str:
+    """`--persona`'s text checked like `/config persona`'s; blank: no persona, whatever DEFAULT_PERSONA says."""
+    try:
+        return checked_persona(text) if text.strip() else ""
+    except PersonaError as error:
+        raise argparse.ArgumentTypeError(error.user_message) from None
 
 
 def run_bot_command(settings: Settings) -> int:
@@ -211,6 +226,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         if settings.database_backend == "sqlite":
             check_database(settings.database_path)
         if args.command == "console":
+            if args.persona is not None:  # checked by `persona_argument` as DEFAULT_PERSONA is by its validator
+                settings = settings.model_copy(update={"default_persona": args.persona})
             return run_console_command(settings, args.emulator)
         return run_bot_command(settings)
     except (StoreError, sqlite3.Error) as error:

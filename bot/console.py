@@ -7,7 +7,7 @@ terminal, lines are read with `input`, so they have line editing and a history (
 which is kept for the record and never sent back as context; Ctrl-C at the prompt leaves, like Ctrl-D and `/quit`.
 Log records go to standard error at WARNING and up unless LOG_LEVEL is set, held back while an answer is printed
 so they never land inside it. A picture answer is downloaded and saved under `pictures/` next to the database, and
-its path printed.
+its path printed. DEFAULT_PERSONA (or `--persona`) leads every request's context.
 
 `python -m bot console --emulator` starts the built-in emulator in-process, so it needs no account and no key.
 """
@@ -250,8 +250,10 @@ class Console:
         logs: HeldLogs | None = None,
         read_line: ReadLine = read_stdin_line,
         out: TextIO = sys.stdout,
+        persona: str = "",
     ) -> None:
         self._client = client
+        self._persona = persona or None
         self._store = store
         self._budget = budget
         self._pictures = pictures
@@ -308,7 +310,7 @@ class Console:
 
     async def _answer(self, question: str) -> None:
         exchange = await self._store.start_exchange(
-            CONSOLE_CHANNEL_ID, question, self._budget, author_name=CONSOLE_USER_ID
+            CONSOLE_CHANNEL_ID, question, self._budget, author_name=CONSOLE_USER_ID, persona=self._persona
         )
         progress = _Progress()
         self._write("bot> ")
@@ -392,5 +394,6 @@ async def run_console(
             logs=logs,
             read_line=read_line or read_stdin_line,
             out=out,
+            persona=settings.default_persona,
         )
         await console.run()

@@ -8,7 +8,7 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 from bot.config import load_settings
@@ -120,12 +120,14 @@ class LoggingClient:
         yield FinalResult(text="first half, second half", finish_reason="stop")
 
 
-def run_console_command(typed: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m bot console --emulator`, with no account, given `typed` on a pipe."""
+def run_console_command(
+    typed: str, extra_env: dict[str, str] | None = None, arguments: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """`python -m bot console --emulator [arguments]`, with no account, given `typed` on a pipe."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("FUSION_", "DISCORD_"))}
     env |= {"PYTHONPATH": str(PROJECT_ROOT)} | (extra_env or {})
     return subprocess.run(
-        [sys.executable, "-m", "bot", "console", "--emulator"],
+        [sys.executable, "-m", "bot", "console", "--emulator", *arguments],
         input=typed,
         env=env,
         capture_output=True,
@@ -157,3 +159,25 @@ async def test_answers_are_recorded_as_ended_so_the_bots_start_up_repair_leaves_
     await chat(["hello", "hello [emu:drop=3]"])
     async with await Store.open(load_settings().database_path) as store:
         assert await store.answers_being_written() == []
+
+
+PERSONA_START = 'it began with "Instructions for this conversation. Follow them in every answer:\n\n'
+
+
+async def test_default_persona_leads_the_consoles_context() -> None:
+    out = io.StringIO()
+    settings = load_settings(default_persona="Speak like a pirate.")
+    await run_console(settings, use_emulator=True, read_line=scripted(["hello"]), out=out)
+    assert f'This conversation has 2 earlier messages; {PERSONA_START}Speak like a pirate."' in out.getvalue()
+
+
+def test_persona_option_replaces_default_persona_and_is_checked() -> None:
+    pirate = {"DEFAULT_PERSONA": "Speak like a pirate."}
+    done = run_console_command("hello\n/quit\n", pirate, ["--persona", "Answer in French."])
+    assert done.returncode == 0, done.stderr
+    assert f'{PERSONA_START}Answer in French."' in done.stdout
+    without = run_console_command("/reset\nhello\n/quit\n", pirate, ["--persona", ""])  # the same database
+    assert "This is the first message of the conversation." in without.stdout
+    too_long = run_console_command("", None, ["--persona", "x" * 1501])
+    assert too_long.returncode == 2 and too_long.stdout == ""
+    assert "argument --persona: A persona can have at most 1,500 characters; this one has 1,501." in too_long.stderr
