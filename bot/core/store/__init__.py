@@ -15,6 +15,7 @@ from bot.core.store.contract import (
     BotState,
     ChannelSwitch,
     ChatRecords,
+    ChatUsageRecords,
     ConsoleRecords,
     ConversationRecords,
     DrawRecords,
@@ -39,6 +40,7 @@ from bot.core.store.records import (
     shard_of,
 )
 from bot.core.store.sqlite import SQLiteStore
+from bot.core.store.usage import ChatQuota, ChatSpending, MemberUsage, SpentTokens, UsageTotals
 
 Store = SQLiteStore  # the SQLite store, under the name the rest of the bot has always used
 
@@ -48,7 +50,10 @@ __all__ = [
     "AnswerRecords",
     "BotState",
     "ChannelSwitch",
+    "ChatQuota",
     "ChatRecords",
+    "ChatSpending",
+    "ChatUsageRecords",
     "ConsoleRecords",
     "ContextBudget",
     "ConversationRecords",
@@ -58,6 +63,7 @@ __all__ = [
     "ExchangeRecords",
     "GenerationStatus",
     "ImageGeneration",
+    "MemberUsage",
     "MigrationError",
     "PictureLookup",
     "PostgresStore",
@@ -66,10 +72,12 @@ __all__ = [
     "ServerControls",
     "ServerSettings",
     "Shards",
+    "SpentTokens",
     "Store",
     "StoreBackend",
     "StoreError",
     "Turn",
+    "UsageTotals",
     "estimate_tokens",
     "shard_of",
 ]
