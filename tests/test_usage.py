@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import discord
 import pytest
 
+from bot.app.i18n import translate
 from bot.core.access import Access, AccessRefusedError, Place
 from bot.core.fusion import FinalResult, Message
 from bot.core.fusion.models import Usage
@@ -108,3 +111,24 @@ async def test_the_quotas_hold_for_managers_too_in_the_shared_admission(store: S
     await usage.record(7, None, 2, (10, False))
     with pytest.raises(AccessRefusedError, match="in direct messages"):
         await access.check(Place(user_id=7, guild_id=None, channel_id=7), chat=True)
+
+
+async def test_the_refusals_read_in_chinese(store: SQLiteStore) -> None:
+    usage = ChatUsage(store, ChatQuota(per_member=100, per_server=150), clock=Clock(NOON - 3 * 3600 - 180))
+    await usage.record(7, SERVER, 1, (100, False))
+    await usage.record(7, None, 2, (100, False))
+    member, in_dms = await usage.refusal(7, SERVER), await usage.refusal(7, None)
+    await usage.record(8, SERVER, 3, (50, False))
+    server = await usage.refusal(9, SERVER)
+
+    assert (
+        member
+        == "Your daily chat quota on this server (100 tokens) is used up. It renews in 15 h 3 min, at midnight UTC."
+    )
+    for refusal in (member, in_dms, server):
+        assert refusal is not None
+        chinese = translate(refusal, discord.Locale.chinese)
+        assert chinese != refusal and not re.search(r"[a-z]{3,} [a-z]{3,}", chinese), chinese
+    assert translate(member, "zh-CN") == (
+        "你在此服务器上今天的聊天额度（100 个 token）已用完。额度将在 15 小时 3 分钟后（UTC 午夜）恢复。"  # noqa: RUF001
+    )
