@@ -116,3 +116,13 @@ async def test_a_stored_quota_that_is_not_a_count_reads_as_none(backend: Backend
     )
     async with backend.open() as store:
         assert await store.chat_quota(SERVER) == ChatQuota(per_member=0, per_server=12)
+
+
+async def test_two_processes_on_one_database_see_the_same_totals(backend: BackendDatabase) -> None:
+    """What cluster mode relies on: a quota is summed from the database, not from what this process recorded."""
+    async with backend.open() as first, backend.open() as second:
+        await spend(first, ANA, SERVER, 100, at=1000.0)
+        await spend(second, ANA, SERVER, 50, at=1000.0)
+        await second.set_chat_quota(SERVER, ChatQuota(per_member=120))
+        assert await first.chat_spending(ANA, SERVER, since=0.0) == ChatSpending(member=150, server=150)
+        assert await first.chat_quota(SERVER) == ChatQuota(per_member=120)
