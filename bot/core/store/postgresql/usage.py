@@ -1,8 +1,8 @@
 """Chat usage in the PostgreSQL store: each answer's tokens, a member's and a server's totals, a server's own daily
 chat quotas. A part of `PostgresStore`, on its pool (see `pool.py`).
 
-A direct message's rows have no server (NULL). `guild_id IS NOT DISTINCT FROM $n` would match both, but no index
-serves it, so each query says `guild_id = $n` or `guild_id IS NULL` as the case is (`_whose`).
+A direct message's rows have no server (NULL). `guild_id IS NOT DISTINCT FROM $n` would serve a server and DMs
+alike, but no index serves it, so each query says `guild_id = $n` or `guild_id IS NULL` as the case is (`_whose`).
 """
 
 from __future__ import annotations
