@@ -33,6 +33,7 @@ DEFAULT_FUSION_API_URL = "https://sensenova.sensetime.com/v1/fusion/chat-with-im
 DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
 DEFAULT_DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
 MAX_SHARDS = 4096
+MAX_DAILY_TOKENS = 1_000_000_000  # a daily chat quota's bound: far beyond any real one, and within a 32-bit column
 PUBLIC_MODELS = ("Artist_V0.1.3", "Artist V0.3.0 Beta", "Artist v0.3.5 Beta")  # names seen in public use
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -98,6 +99,9 @@ class Settings(BaseSettings):
     conversation_max_waiting: int = Field(default=5, ge=0, le=100)
     reply_pings_author: bool = False
     dm_chat_cooldown_seconds: float = Field(default=0.0, ge=0, le=86_400)
+    # Chat tokens a UTC day for one member in one server (or one user in DMs), and for one server; 0: unlimited.
+    chat_daily_tokens_per_user: int = Field(default=0, ge=0, le=MAX_DAILY_TOKENS)
+    chat_daily_tokens_per_server: int = Field(default=0, ge=0, le=MAX_DAILY_TOKENS)
     max_answer_messages: int = Field(default=5, ge=1, le=10)
     default_persona: str = ""  # instructions for the model where no server or channel has a persona (`/config`)
 

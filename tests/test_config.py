@@ -217,3 +217,16 @@ def test_the_monitoring_endpoint_is_off_unless_a_port_is_set(monkeypatch: pytest
         load_settings(metrics_port=70_000)
     with pytest.raises(SettingsError, match="LOG_FORMAT"):
         load_settings(log_format="xml")
+
+
+def test_the_daily_chat_quotas_are_unlimited_unless_set_and_never_negative(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings()
+    assert (settings.chat_daily_tokens_per_user, settings.chat_daily_tokens_per_server) == (0, 0)
+    monkeypatch.setenv("CHAT_DAILY_TOKENS_PER_USER", "20000")
+    monkeypatch.setenv("CHAT_DAILY_TOKENS_PER_SERVER", "500000")
+    settings = load_settings()
+    assert (settings.chat_daily_tokens_per_user, settings.chat_daily_tokens_per_server) == (20_000, 500_000)
+    with pytest.raises(SettingsError, match=r"CHAT_DAILY_TOKENS_PER_USER: Input should be greater than or equal to 0"):
+        load_settings(chat_daily_tokens_per_user=-1)
+    with pytest.raises(SettingsError, match="CHAT_DAILY_TOKENS_PER_SERVER: Input should be a valid integer"):
+        load_settings(chat_daily_tokens_per_server="lots")

@@ -30,7 +30,10 @@ from bot.core.access import Place
 from bot.core.durations import describe_wait
 
 ZH = discord.Locale.chinese
-COG_MODULES = ("cogs.chat.chat_cog", "cogs.draw.draw_cog", "cogs.chat.conversations_cog", "cogs.config.config_cog")
+COG_MODULES = (
+    *("cogs.chat.chat_cog", "cogs.draw.draw_cog", "cogs.chat.conversations_cog", "cogs.config.config_cog"),
+    "cogs.usage.usage_cog",
+)
 CUT_OFF = "The answer was cut off: the connection to the service dropped."
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import signal
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 
@@ -33,11 +34,12 @@ from bot.core.draw import DrawMenu, DrawService
 from bot.core.errors import ServiceError, UserFacingError
 from bot.core.metrics import Metrics, ShardState
 from bot.core.store import StoreBackend
+from bot.core.usage import ChatUsage
 from bot.services import Services, open_services
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.chat", "cogs.draw", "cogs.config")
+EXTENSIONS = ("cogs.chat", "cogs.draw", "cogs.config", "cogs.usage")
 COMMAND_HASH_KEY = "application_commands_hash"
 COMMAND_SYNC_LOCK = "command-sync"
 GENERIC_FAILURE = "Something went wrong while handling this command. It has been logged."
@@ -106,7 +108,8 @@ async def send_private(interaction: discord.Interaction, message: str) -> None:
 
 class FusionBot(commands.Bot):
     """The bot, handed the services its cogs use (`bot.services`); without them, it opens its own in `setup_hook`
-    and closes them when it closes (tests and benchmarks)."""
+    (on `clock`, the time its cooldowns, quotas and usage are reckoned in) and closes them when it closes (tests and
+    benchmarks)."""
 
     def __init__(
         self,
@@ -114,6 +117,7 @@ class FusionBot(commands.Bot):
         *,
         services: Services | None = None,
         extensions: tuple[str, ...] = EXTENSIONS,
+        clock: Callable[[], float] = time.time,
         **options: object,
     ) -> None:
         self.rate_limits = RateLimitWatch()
@@ -140,6 +144,7 @@ class FusionBot(commands.Bot):
         for event in CONTEXT_EVENTS:  # what their work logs carries their server, channel and shard
             self._connection.parsers[event] = in_log_context(self._connection.parsers[event], self.shard_count)
         self._services = services
+        self._clock = clock
         self._own_services = AsyncExitStack()
         self._shutdown: asyncio.Task[None] | None = None
         self.health: HealthServer | None = None  # METRICS_PORT's endpoint, once `setup_hook` has started it
@@ -170,10 +175,14 @@ class FusionBot(commands.Bot):
     def draw_menu(self) -> DrawMenu:
         return self.services.draw_menu
 
+    @property
+    def usage(self) -> ChatUsage:
+        return self.services.usage
+
     async def setup_hook(self) -> None:
         if self._services is None:
             self._services = await self._own_services.enter_async_context(
-                open_services(self.settings, metrics=self.metrics)
+                open_services(self.settings, metrics=self.metrics, clock=self._clock)
             )
         await self._serve_health()
         for extension in self._extensions:

@@ -225,7 +225,10 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ("**Chat cooldown per member:** {wait}", "**每位成员的聊天冷却时间：** {wait}"),  # noqa: RUF001
     ("**Direct messages:** served (a setting of the bot)", "**私信：** 会回复（机器人的设置）"),  # noqa: RUF001
     ("**Direct messages:** not served (a setting of the bot)", "**私信：** 不回复（机器人的设置）"),  # noqa: RUF001
-    ("-# Members with Manage Server may always use the bot.", "-# 拥有“管理服务器”权限的成员始终可以使用机器人。"),
+    (
+        "-# Members with Manage Server may always use the bot, within the daily chat quotas.",
+        "-# 拥有“管理服务器”权限的成员始终可以使用机器人，但同样受每日聊天额度限制。",  # noqa: RUF001
+    ),
     ("{mention} added to the channels.", "{mention} 已加入频道列表。"),
     ("{mention} removed from the channels.", "{mention} 已从频道列表中移除。"),
     ("{mention} added to the roles.", "{mention} 已加入身份组列表。"),
@@ -260,6 +263,62 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ("**Server persona:** none; the bot's default is shown below", "**服务器人设：** 无；机器人的默认人设见下方"),  # noqa: RUF001
     ("**Channels with their own persona:** none", "**有自己人设的频道：** 无"),  # noqa: RUF001
     ("**Channels with their own persona:** {channels}", "**有自己人设的频道：** {channels}"),  # noqa: RUF001
+    ("Chat quota updated.", "聊天额度已更新。"),
+    (
+        "The bot allows at most {tokens} tokens a day per member: that limit holds.",
+        "机器人每天最多允许每位成员使用 {tokens} 个 token：以此为准。",  # noqa: RUF001
+    ),
+    (
+        "The bot allows at most {tokens} tokens a day per server: that limit holds.",
+        "机器人每天最多允许每个服务器使用 {tokens} 个 token：以此为准。",  # noqa: RUF001
+    ),
+    ("**Daily chat quota per member:** none", "**每位成员的每日聊天额度：** 无"),  # noqa: RUF001
+    (
+        "**Daily chat quota per member:** {tokens} tokens (this server's limit)",
+        "**每位成员的每日聊天额度：** {tokens} 个 token（此服务器的限制）",  # noqa: RUF001
+    ),
+    (
+        "**Daily chat quota per member:** {tokens} tokens (the bot's limit)",
+        "**每位成员的每日聊天额度：** {tokens} 个 token（机器人的限制）",  # noqa: RUF001
+    ),
+    ("**Daily chat quota for the server:** none", "**整个服务器的每日聊天额度：** 无"),  # noqa: RUF001
+    (
+        "**Daily chat quota for the server:** {tokens} tokens (this server's limit)",
+        "**整个服务器的每日聊天额度：** {tokens} 个 token（此服务器的限制）",  # noqa: RUF001
+    ),
+    (
+        "**Daily chat quota for the server:** {tokens} tokens (the bot's limit)",
+        "**整个服务器的每日聊天额度：** {tokens} 个 token（机器人的限制）",  # noqa: RUF001
+    ),
+    # bot/core/usage.py, bot/app/usage_report.py
+    (
+        "This server's daily chat quota ({tokens} tokens) is used up.",
+        "此服务器今天的聊天额度（{tokens} 个 token）已用完。",  # noqa: RUF001
+    ),
+    (
+        "Your daily chat quota on this server ({tokens} tokens) is used up.",
+        "你在此服务器上今天的聊天额度（{tokens} 个 token）已用完。",  # noqa: RUF001
+    ),
+    (
+        "Your daily chat quota in direct messages ({tokens} tokens) is used up.",
+        "你在私信中今天的聊天额度（{tokens} 个 token）已用完。",  # noqa: RUF001
+    ),
+    ("It renews in {wait}, at midnight UTC.", "额度将在 {wait}后（UTC 午夜）恢复。"),  # noqa: RUF001
+    ("**Your usage on this server**", "**你在此服务器上的用量**"),
+    ("**Your usage in direct messages**", "**你在私信中的用量**"),
+    ("**This server's usage**", "**此服务器的用量**"),
+    ("Chat: {today} tokens today, {month} in the last 30 days", "聊天：今天 {today} 个 token，最近 30 天 {month} 个"),  # noqa: RUF001
+    ("Pictures: {today} today, {month} in the last 30 days", "图片：今天 {today} 张，最近 30 天 {month} 张"),  # noqa: RUF001
+    ("Your daily chat quota: {used} of {limit} tokens used", "你的每日聊天额度：已用 {used} / {limit} 个 token"),  # noqa: RUF001
+    (
+        "This server's daily chat quota: {used} of {limit} tokens used",
+        "此服务器的每日聊天额度：已用 {used} / {limit} 个 token",  # noqa: RUF001
+    ),
+    ("Daily chat quota per member: {limit} tokens", "每位成员的每日聊天额度：{limit} 个 token"),  # noqa: RUF001
+    ("**Top members, last 30 days:**", "**最近 30 天用量最多的成员：**"),  # noqa: RUF001
+    ("{rank}. {member}: {tokens} tokens ({today} today)", "{rank}. {member}：{tokens} 个 token（今天 {today} 个）"),  # noqa: RUF001
+    ("No member has chatted here in the last 30 days.", "最近 30 天内没有成员在这里聊天。"),
+    ("-# Days are UTC days: the next begins in {wait}.", "-# 按 UTC 日计算：下一天将在 {wait}后开始。"),  # noqa: RUF001
 )
 
 # Short texts matched only when they are the whole text: buttons, the queue menu, embed field names, thread names.
@@ -366,4 +425,16 @@ COMMAND_TEXTS: dict[str, str] = {
     "Remove this server's persona": "移除此服务器的人设",
     "Set or clear this channel's persona: instructions for the model.": "设置或清除此频道的人设：给模型的指示。",  # noqa: RUF001
     "Remove this channel's persona": "移除此频道的人设",
+    "Set this server's daily chat quotas, within the bot's.": "设置此服务器的每日聊天额度，不超过机器人的限制。",  # noqa: RUF001
+    "Chat tokens one member may spend a day here (0: only the bot's limit)": (
+        "每位成员每天在这里可用的聊天 token 数（0 表示只按机器人的限制）"  # noqa: RUF001
+    ),
+    "Chat tokens the whole server may spend a day (0: only the bot's limit)": (
+        "整个服务器每天可用的聊天 token 数（0 表示只按机器人的限制）"  # noqa: RUF001
+    ),
+    "This server's chat tokens and pictures, and its top members.": "此服务器的聊天 token 与图片用量，以及用量最多的成员。",  # noqa: E501, RUF001
+    # /usage
+    "Your chat tokens and pictures today and over the last 30 days (only you see it).": (
+        "你今天和最近 30 天的聊天 token 与图片用量（仅你可见）。"  # noqa: RUF001
+    ),
 }

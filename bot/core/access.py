@@ -2,7 +2,8 @@
 and the server's defaults for requests.
 
 `Place` is read off a Discord interaction or message by `bot.app.places`; the rules here know nothing of Discord.
-Members with Manage Server are never refused: they set the rules and must be able to try them.
+Members with Manage Server are never refused: they set the rules and must be able to try them. Only the daily chat
+quotas (`bot.core.usage`) hold for them too, since those bound what the bot spends.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from bot.core.durations import describe_wait
 from bot.core.errors import UserFacingError
 from bot.core.store import AccessRecords, ServerSettings
+from bot.core.usage import ChatUsage
 
 MAX_LISTED = 10
 NO_DMS = "This bot does not answer direct messages. Please use it in a server."
@@ -59,16 +61,20 @@ class Access:
     dms_allowed: bool = True
     dm_chat_cooldown_seconds: float = 0.0
     clock: Callable[[], float] = time.time
+    usage: ChatUsage | None = None  # the daily chat quotas; None: none
 
     async def check(self, place: Place, *, chat: bool = False) -> ServerSettings | None:
         """Raise `AccessRefusedError` if this use is refused; return the server's settings (None in a DM).
 
-        With `chat` (a question, or a Regenerate), the chat cooldown applies: the server's, or in a DM the bot's.
+        With `chat` (a question, or a Regenerate), the chat cooldown applies: the server's, or in a DM the bot's; and
+        the daily chat quotas.
         """
         server = await self.store.server_settings(place.guild_id) if place.guild_id is not None else None
         reason = refusal(place, server, dms_allowed=self.dms_allowed)
         if reason is None and chat and not place.is_manager:
             reason = await self._chat_cooldown_refusal(place, server)
+        if reason is None and chat and self.usage is not None:
+            reason = await self.usage.refusal(place.user_id, place.guild_id)
         if reason is not None:
             raise AccessRefusedError(reason)
         return server

@@ -27,6 +27,7 @@ from bot.core.log_context import log_context
 from bot.core.metrics import NO_METRICS, Metrics, error_kind
 from bot.core.personas import persona_for
 from bot.core.store import AnswerRecords, ChatRecords, ContextBudget, StoreError
+from bot.core.usage import ChatUsage, answer_tokens
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,19 @@ class Asker:
     display_name: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Asking:
+    """One answer asked for: its request and turns, who asked it where (`guild_id` None: a DM), and the event loop's
+    time when it was asked."""
+
+    request: ChatRequest
+    answer_id: int
+    question_id: int | None  # None: a Regenerate, whose question is stored already
+    user_id: int
+    guild_id: int | None
+    asked_at: float
+
+
 @dataclass
 class _Answer:
     """What is known of one answer while it streams."""
@@ -133,6 +147,7 @@ class ChatService:
     downloader: PictureDownloader | None = None
     metrics: Metrics = NO_METRICS
     default_persona: str = ""  # DEFAULT_PERSONA: where neither the channel nor its server has one
+    usage: ChatUsage | None = None  # where each answer's tokens are recorded; None: nowhere
     _streams: dict[int, asyncio.Task[None]] = field(default_factory=dict)
     # Answers being written, from their claim until they are stored; set when released. One stream per answer.
     _claims: dict[int, asyncio.Event] = field(default_factory=dict)
@@ -184,9 +199,8 @@ class ChatService:
         try:
             with log_context(guild=guild_id, channel=channel_id, answer=answer_id):
                 display = display_for(answer_id, (), _AnswerJournal(self.store, answer_id))
-                return await self._stream_answer(
-                    request, answer_id, exchange.question_id, display, max_picture_bytes, asked_at
-                )
+                asking = _Asking(request, answer_id, exchange.question_id, asker.user_id, guild_id, asked_at)
+                return await self._stream_answer(asking, display, max_picture_bytes)
         finally:
             self._release(answer_id)
 
@@ -223,7 +237,8 @@ class ChatService:
                 await self.store.update_turn(answer_id, complete=False, writing=True)
                 request = self._request_again(messages, asker_id, turn.request_options)
                 display = display_for(answer_id, turn.message_ids, _AnswerJournal(self.store, answer_id))
-                return await self._stream_answer(request, answer_id, None, display, DEFAULT_UPLOAD_LIMIT, asked_at)
+                asking = _Asking(request, answer_id, None, asker_id, turn.guild_id, asked_at)
+                return await self._stream_answer(asking, display, DEFAULT_UPLOAD_LIMIT)
         finally:
             self._release(answer_id)
 
@@ -285,29 +300,22 @@ class ChatService:
         if self._answers:
             await asyncio.wait(self._answers, timeout=SHUTDOWN_GRACE_SECONDS)
 
-    async def _stream_answer(
-        self,
-        request: ChatRequest,
-        answer_id: int,
-        question_id: int | None,
-        reply: AnswerDisplay,
-        max_picture_bytes: int,
-        asked_at: float,
-    ) -> Outcome:
-        """Stream the answer into `reply`, store and show how it ended, and count it (`asked_at`: the event loop's
-        time when it was asked)."""
+    async def _stream_answer(self, asking: _Asking, reply: AnswerDisplay, max_picture_bytes: int) -> Outcome:
+        """Stream the answer into `reply`, store and show how it ended, and count it (its tokens and its metrics)."""
+        answer_id = asking.answer_id
         current = asyncio.current_task()
         if current is not None:
             self._answers.add(current)
         reply.start()
         progress = _Answer()
-        consumer = asyncio.create_task(self._consume(request, reply, progress), name=f"answer-{answer_id}")
+        consumer = asyncio.create_task(self._consume(asking.request, reply, progress), name=f"answer-{answer_id}")
         reply.on_gone = consumer.cancel  # a reply deleted while it streams stops like Stop: nobody reads on
         self._streams[answer_id] = consumer
         try:
             await _wait_for_consumer(consumer, progress, closing=lambda: self._closing)
             picture = await self._picture(progress, max_picture_bytes)
-            await self._record(answer_id, question_id, progress)  # stored before the (maybe slow) last edit
+            await self._record(answer_id, asking.question_id, progress)  # stored before the (maybe slow) last edit
+            await _stored_or_logged(self._spent(asking, progress))  # before it too: the next question's quota sees it
             ending = AnswerEnding(progress.outcome, progress.text, progress.note, picture, progress.picture)
             shown = await reply.finish(ending)
             progress.shown_at = asyncio.get_running_loop().time() if shown else None
@@ -324,7 +332,7 @@ class ChatService:
             self._streams.pop(answer_id, None)
             if current is not None:
                 self._answers.discard(current)
-            progress.count(self.metrics, asked_at, reply.first_text_at)
+            progress.count(self.metrics, asking.asked_at, reply.first_text_at)
         return progress.outcome
 
     async def _consume(self, request: ChatRequest, reply: AnswerDisplay, progress: _Answer) -> None:
@@ -356,6 +364,12 @@ class ChatService:
         except DownloadError as error:
             progress.note = f"\u26a0\ufe0f {error.user_message}"
             return None
+
+    async def _spent(self, asking: _Asking, progress: _Answer) -> None:
+        """Record the answer's tokens for its asker (what a stopped or failed one had written, estimated)."""
+        spent = answer_tokens(progress.result, asking.request.messages, progress.text)
+        if self.usage is not None and spent is not None:
+            await self.usage.record(asking.user_id, asking.guild_id, asking.answer_id, spent)
 
     async def _record(self, answer_id: int, question_id: int | None, progress: _Answer) -> None:
         """Store how the answer ended; a database that fails here is logged, and the final text still shown."""

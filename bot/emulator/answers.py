@@ -260,6 +260,17 @@ def stream_events(answer: Answer, response_id: str, generation: str) -> list[dic
     return events
 
 
+def script_usage(envelopes: list[dict[str, Any]], *, omit: bool, tokens: int | None) -> None:
+    """Take ``usage`` out of every envelope (``omit``), or make each report ``tokens`` in all (prompt first)."""
+    for envelope in envelopes:
+        data = envelope["data"]
+        if omit:
+            del data["usage"]
+        elif tokens is not None:
+            prompt = min(data["usage"]["prompt_tokens"], tokens)
+            data["usage"] |= {"prompt_tokens": prompt, "completion_tokens": tokens - prompt, "total_tokens": tokens}
+
+
 def task_failed_body(response_id: str, generation: str, data_status: int) -> dict[str, Any]:
     """HTTP 200 and an ok envelope code, but the task itself failed (``data.status``)."""
     code, _ = ok_envelope(generation)

@@ -204,8 +204,12 @@ async def _respond(request: web.Request, chat: ChatRequest, prompt: str, directi
     answer = await _compute_answer(request, chat, prompt, directives, response_id)
     if streamed:
         events = answers.stream_events(answer, response_id, settings.envelope)
+    else:
+        events = [answers.plain_body(answer, response_id, settings.envelope)]
+    answers.script_usage(events, omit=directives.no_usage, tokens=directives.tokens)
+    if streamed:
         return await _write_stream(request, events, settings, directives)
-    return await _write_plain(request, answers.plain_body(answer, response_id, settings.envelope), directives)
+    return await _write_plain(request, events[0], directives)
 
 
 def _scripted_failure(state: EmulatorState, message: str, directives: Directives) -> int | None:

@@ -8,6 +8,8 @@ field left at ``None`` means "use the emulator's configured default". Both raise
 :class:`RequestError` whose message names the offending field or directive.
 
 ``echo`` makes the answer exactly the message with its tokens cut out (:func:`without_directives`), not stripped.
+``no-usage`` leaves ``usage`` out of every envelope, and ``tokens=N`` makes it report ``N`` tokens in all, so that
+a client's counting of both cases can be tested.
 
 The ``picture-*`` directives (``picture-type``, ``picture-fault``, ``picture-redirects``,
 ``picture-bytes``) shape how a drawn picture's URL behaves; ``picture_server`` documents them.
@@ -72,6 +74,8 @@ class Directives:
     picture_fault: str | None = None
     picture_redirects: int | None = None
     picture_bytes: int | None = None
+    no_usage: bool = False
+    tokens: int | None = None
 
 
 def _flag(value: str | None) -> bool:
@@ -163,6 +167,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str | None], Any]]] = {
     "picture-fault": ("picture_fault", _choice(*PICTURE_FAULTS)),
     "picture-redirects": ("picture_redirects", _int_between(0, MAX_REDIRECTS)),
     "picture-bytes": ("picture_bytes", _int_between(1, MAX_PICTURE_BYTES)),
+    "no-usage": ("no_usage", _flag),
+    "tokens": ("tokens", _int_between(0, 1_000_000_000)),
 }
 
 DIRECTIVE_NAMES: tuple[str, ...] = tuple(_PARSERS)

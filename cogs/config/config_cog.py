@@ -22,8 +22,10 @@ from bot.app.personas import (
     server_persona_lines,
 )
 from bot.app.places import place_of_interaction
+from bot.app.usage_report import describe_quotas, describe_server_usage
+from bot.config import MAX_DAILY_TOKENS
 from bot.core.durations import describe_wait
-from bot.core.store import ServerSettings
+from bot.core.store import ChatQuota, ServerSettings
 
 if TYPE_CHECKING:
     pass
@@ -32,7 +34,9 @@ MAX_COOLDOWN_SECONDS = 24 * 3600.0
 SERVER_PERSONA_SET = "Server persona set: it is sent with every question on this server, unless a channel has its own."
 
 
-def describe_server(server: ServerSettings, *, dms_allowed: bool, personas: Sequence[str] = ()) -> str:
+def describe_server(
+    server: ServerSettings, *, dms_allowed: bool, personas: Sequence[str] = (), quotas: Sequence[str] = ()
+) -> str:
     channels = " ".join(f"<#{c}>" for c in sorted(server.allowed_channels)) or "all"
     roles = " ".join(f"<@&{r}>" for r in sorted(server.allowed_roles)) or "everyone"
     defaults = ", ".join(f"{name} `{value}`" for name, value in sorted(server.defaults.items())) or "the bot's own"
@@ -44,8 +48,9 @@ def describe_server(server: ServerSettings, *, dms_allowed: bool, personas: Sequ
             f"**Defaults:** {defaults}",
             f"**Chat cooldown per member:** {cooldown}",
             *personas,
+            *quotas,
             f"**Direct messages:** {'served' if dms_allowed else 'not served'} (a setting of the bot)",
-            "-# Members with Manage Server may always use the bot.",
+            "-# Members with Manage Server may always use the bot, within the daily chat quotas.",
         ]
     )
 
@@ -53,7 +58,7 @@ def describe_server(server: ServerSettings, *, dms_allowed: bool, personas: Sequ
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class ConfigCommands(app_commands.Group, name="config", description="This server's controls for the bot"):
-    """Where and for whom the bot works here, its defaults, and the chat cooldown."""
+    """Where and for whom the bot works here, its defaults, the chat cooldown and quotas, and its usage."""
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         if not interaction.permissions.manage_guild:
@@ -141,6 +146,34 @@ class ConfigCommands(app_commands.Group, name="config", description="This server
         )
         await self._show(interaction, done)
 
+    @app_commands.command(name="chat-quota", description="Set this server's daily chat quotas, within the bot's.")
+    @app_commands.describe(
+        per_member="Chat tokens one member may spend a day here (0: only the bot's limit)",
+        per_server="Chat tokens the whole server may spend a day (0: only the bot's limit)",
+    )
+    async def chat_quota(
+        self,
+        interaction: discord.Interaction,
+        per_member: app_commands.Range[int, 0, MAX_DAILY_TOKENS] | None = None,
+        per_server: app_commands.Range[int, 0, MAX_DAILY_TOKENS] | None = None,
+    ) -> None:
+        bot, guild = bot_of(interaction), _guild(interaction)
+        own = await bot.store.chat_quota(guild)
+        quota = ChatQuota(
+            own.per_member if per_member is None else per_member, own.per_server if per_server is None else per_server
+        )
+        await bot.store.set_chat_quota(guild, quota)
+        await self._show(
+            interaction, "\n".join(["Chat quota updated.", *_looser_than_the_bots(quota, bot.usage.quota)])
+        )
+
+    @app_commands.command(name="usage", description="This server's chat tokens and pictures, and its top members.")
+    async def usage(self, interaction: discord.Interaction) -> None:
+        report = await bot_of(interaction).usage.server_report(_guild(interaction))
+        await interaction.response.send_message(
+            translate(describe_server_usage(report), interaction.locale), ephemeral=True
+        )
+
     async def _show(self, interaction: discord.Interaction, done: str) -> None:
         bot, guild = bot_of(interaction), _guild(interaction)
         server = await bot.store.server_settings(guild)
@@ -148,11 +181,27 @@ class ConfigCommands(app_commands.Group, name="config", description="This server
         personas = await bot.store.personas(interaction.channel_id or 0, guild_id=guild, parent_id=parent)
         listed = await bot.store.persona_channels(guild, limit=MAX_LISTED + 1)
         default = bot.settings.default_persona
-        lines = server_persona_lines(personas, default, listed)
-        summary = describe_server(server, dms_allowed=bot.settings.direct_messages_enabled, personas=lines)
+        summary = describe_server(
+            server,
+            dms_allowed=bot.settings.direct_messages_enabled,
+            personas=server_persona_lines(personas, default, listed),
+            quotas=describe_quotas(await bot.usage.limits(guild)),
+        )
         text = translate(f"{done}\n{summary}".strip(), interaction.locale)
         embeds = server_persona_embeds(personas, default, interaction.locale)
         await interaction.response.send_message(text, embeds=embeds, ephemeral=True)
+
+
+def _looser_than_the_bots(own: ChatQuota, bots: ChatQuota) -> list[str]:
+    """A line for each of a server's own quotas above the bot's: a server may only tighten them."""
+    return [
+        f"The bot allows at most {allowed:,} tokens a day {which}: that limit holds."
+        for which, asked, allowed in (
+            ("per member", own.per_member, bots.per_member),
+            ("per server", own.per_server, bots.per_server),
+        )
+        if allowed and asked > allowed
+    ]
 
 
 def _guild(interaction: discord.Interaction) -> int:

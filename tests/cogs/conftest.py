@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -48,12 +49,13 @@ def settings(tmp_path: Path, fake: FakeDiscord, emulator: EmulatorServer) -> Set
 def start_bot(fake: FakeDiscord, settings: Settings) -> StartBot:
     """`async with start_bot(**setting_overrides) as bot:` runs a bot until the block ends (a restart: twice).
 
-    The overrides are validated like the environment would be (e.g. `draw_sizes="800x600,640x480"`).
+    The overrides are validated like the environment would be (e.g. `draw_sizes="800x600,640x480"`); `clock` is the
+    bot's time for its cooldowns, quotas and usage (default: the real time).
     """
 
     @asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[FusionBot]:
-        bot = FusionBot(load_settings(**(settings.model_dump() | overrides)), guild_ready_timeout=0.05)
+    async def start(*, clock: Callable[[], float] = time.time, **overrides: Any) -> AsyncIterator[FusionBot]:
+        bot = FusionBot(load_settings(**(settings.model_dump() | overrides)), clock=clock, guild_ready_timeout=0.05)
         async with running_client(fake, bot):
             yield bot
 

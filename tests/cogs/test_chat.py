@@ -252,6 +252,7 @@ async def test_commands_are_synced_only_when_they_change(fake: FakeDiscord, star
         "draw-queue",
         "channel",
         "config",
+        "usage",
     }
 
 

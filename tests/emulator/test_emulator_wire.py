@@ -504,3 +504,17 @@ async def test_non_json_content_type_is_415(emulator: Emulator, session: aiohttp
     async with session.post(url, data=body, headers={"Content-Type": "text/plain"}) as response:
         assert response.status == 415
         assert (await response.json())["error"]["code"] == 415
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_usage_can_be_left_out_or_set(emulator: Emulator, session: aiohttp.ClientSession, stream: bool) -> None:
+    _, url = emulator
+
+    async def envelopes(directive: str) -> list[dict]:
+        _, _, raw = await post(session, url, make_body(f"hello {directive}", stream=stream))
+        return sse_events(raw) if stream else [json.loads(raw)]
+
+    assert all("usage" not in envelope["data"] for envelope in await envelopes("[emu:no-usage]"))
+    usage = (await envelopes("[emu:tokens=12345]"))[-1]["data"]["usage"]
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"] == 12345
+    assert (await envelopes("[emu:tokens=0]"))[-1]["data"]["usage"]["total_tokens"] == 0

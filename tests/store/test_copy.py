@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 
 from bot import store_cli
-from bot.core.store import ContextBudget, ImageGeneration, PostgresStore, SQLiteStore
+from bot.core.store import ChatQuota, ContextBudget, ImageGeneration, PostgresStore, SpentTokens, SQLiteStore
 from bot.core.store.copy import CopyError, CopyReport, CountsDiffer, TableCount, TargetNotEmpty, copy_store, parse_url
 from bot.core.store.migrations import discover_migrations
 from bot.store_cli import (
@@ -36,6 +36,7 @@ SMALL = ContextBudget(max_messages=4, max_tokens=4000)
 DATA_TABLES = {
     *("bot_state", "channels", "conversation_turns", "guilds", "guild_allowed_channels", "guild_allowed_roles"),
     *("image_generations", "usage_events"),
+    *("chat_usage", "guild_chat_quotas"),
 }
 CHANNELS = (1, 2, 3, 0)
 
@@ -70,6 +71,9 @@ async def fill(path: Path) -> None:
         )
         await store.record_usage(10, "chat", guild_id=7, tokens=12, at=100.0)
         await store.record_usage(10, "draw", at=200.0)
+        await store.record_chat_tokens(SpentTokens(10, 7, 120, answer_id=2, at=100.0))
+        await store.record_chat_tokens(SpentTokens(11, None, 30, estimated=True, at=200.0))
+        await store.set_chat_quota(7, ChatQuota(per_member=500, per_server=9000))
         await store.set_state("command_tree_hash", "abc")
     write_raw(
         path,
@@ -109,6 +113,9 @@ async def served(store: SQLiteStore | PostgresStore) -> dict[str, object]:
         "settings": await store.server_settings(7),
         "pictures": [await store.generation(picture) for picture in (1, 2)],
         "usage": [await store.usage_since(10, kind, 0) for kind in ("chat", "draw")],
+        "chat usage": [await store.usage_totals(guild, 0, 150.0) for guild in (7, None)],
+        "top members": await store.top_chat_members(7, 0, 150.0),
+        "quota": await store.chat_quota(7),
         "state": await store.state("command_tree_hash"),
     }
 
@@ -173,6 +180,8 @@ async def test_everything_is_copied_and_served_alike(
         assert await postgres.append_turn(1, "user", "new in PostgreSQL") == largest + 1
         picture = ImageGeneration(channel_id=1, user_id=2, prompt="p", model="m", size="1x1", seed=1, scale=1)
         assert await postgres.add_generation(picture) == 3
+        estimated = await admin.fetch("SELECT user_id, estimated FROM chat_usage ORDER BY id")
+        assert [tuple(row) for row in estimated] == [(10, False), (11, True)]
 
 
 async def test_a_target_holding_rows_is_refused_unless_replaced_in_one_transaction(
@@ -185,7 +194,10 @@ async def test_a_target_holding_rows_is_refused_unless_replaced_in_one_transacti
     assert await run_command("--from", f"sqlite:///{source}", "--to", url, "--quiet") == EXIT_TARGET_NOT_EMPTY
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and password not in err
-    assert "already holds data: bot_state (1 row), channels (2 rows), conversation_turns (34 rows)," in err
+    assert (
+        "already holds data: bot_state (1 row), channels (2 rows), chat_usage (2 rows), conversation_turns (34 rows),"
+        in err
+    )
     assert "--replace" in err and await admin.fetchval("SELECT COUNT(*) FROM conversation_turns") == 34
 
     write_raw(source, "INSERT INTO guilds (guild_id, updated_at) VALUES (8, 0)")

@@ -15,6 +15,7 @@ from bot.core.store.contract import (
     BotState,
     ChannelSwitch,
     ChatRecords,
+    ChatUsageRecords,
     ConsoleRecords,
     ConversationRecords,
     DrawRecords,
@@ -42,6 +43,7 @@ from bot.core.store.records import (
     shard_of,
 )
 from bot.core.store.sqlite import SQLiteStore
+from bot.core.store.usage import ChatQuota, ChatSpending, MemberUsage, SpentTokens, UsageTotals
 
 Store = SQLiteStore  # the SQLite store, under the name the rest of the bot has always used
 
@@ -51,7 +53,10 @@ __all__ = [
     "AnswerRecords",
     "BotState",
     "ChannelSwitch",
+    "ChatQuota",
     "ChatRecords",
+    "ChatSpending",
+    "ChatUsageRecords",
     "ConsoleRecords",
     "ContextBudget",
     "ConversationRecords",
@@ -61,6 +66,7 @@ __all__ = [
     "ExchangeRecords",
     "GenerationStatus",
     "ImageGeneration",
+    "MemberUsage",
     "MigrationError",
     "PersonaLookup",
     "PersonaRecords",
@@ -72,10 +78,12 @@ __all__ = [
     "ServerControls",
     "ServerSettings",
     "Shards",
+    "SpentTokens",
     "Store",
     "StoreBackend",
     "StoreError",
     "Turn",
+    "UsageTotals",
     "estimate_tokens",
     "shard_of",
 ]

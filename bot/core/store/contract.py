@@ -36,6 +36,7 @@ from bot.core.store.records import (
     Turn,
     UsageKind,
 )
+from bot.core.store.usage import ChatQuota, ChatSpending, MemberUsage, SpentTokens, UsageTotals
 
 LOCK_TIMEOUT = 60.0  # seconds to wait for a lock another process holds
 
@@ -217,6 +218,27 @@ class PersonaRecords(PersonaLookup, Protocol):
     async def persona_channels(self, guild_id: int, *, limit: int = 100) -> list[int]: ...
 
 
+class ChatUsageRecords(Protocol):
+    """What chat usage and its daily quotas (`bot.core.usage.ChatUsage`) write and read: each answer's tokens, what
+    a member and a server spent, their totals and top members (tokens and pictures), a server's own quotas."""
+
+    async def record_chat_tokens(self, spent: SpentTokens) -> None: ...
+
+    async def chat_spending(self, user_id: int, guild_id: int | None, since: float) -> ChatSpending: ...
+
+    async def usage_totals(
+        self, guild_id: int | None, since: float, today: float, *, user_id: int | None = None
+    ) -> UsageTotals: ...
+
+    async def top_chat_members(
+        self, guild_id: int, since: float, today: float, *, limit: int = 10
+    ) -> list[MemberUsage]: ...
+
+    async def chat_quota(self, guild_id: int) -> ChatQuota: ...
+
+    async def set_chat_quota(self, guild_id: int, quota: ChatQuota) -> None: ...
+
+
 class BotState(Protocol):
     """The bot's own small state by key (the command tree's hash, when each shard last identified), and locks by
     name that one process holds at a time among all that share the store (syncing the commands, identifying)."""
@@ -242,6 +264,7 @@ class StoreBackend(
     RepairRecords,
     ServerControls,
     PersonaRecords,
+    ChatUsageRecords,
     BotState,
     Protocol,
 ):

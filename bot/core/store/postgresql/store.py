@@ -2,8 +2,8 @@
 asyncpg connections (the policy is `pool.py`).
 
 Its parts share that pool: conversations (`turns.py`), pictures and usage (`pictures.py`), server controls
-(`servers.py`), personas (`personas.py`); the bot's own state by key is here. It keeps every rule of
-`bot.core.store.contract`.
+(`servers.py`), personas (`personas.py`), chat usage and quotas (`usage.py`); the bot's own state by key is here.
+It keeps every rule of `bot.core.store.contract`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bot.core.store.postgresql.pictures import PictureRecords
 from bot.core.store.postgresql.pool import COMMAND_TIMEOUT, NAMED_LOCK_CLASS, redacted_dsn, scrubbed
 from bot.core.store.postgresql.servers import ServerRecords
 from bot.core.store.postgresql.turns import TurnRecords
+from bot.core.store.postgresql.usage import UsageRecords
 from bot.core.store.timing import timed_operations
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def _described(store: PostgresStore, error: BaseException) -> str:
 
 @timed_operations  # each operation's time, for the metrics
 @raising_store_errors(_OPERATION_ERRORS, _described, keep_cause=False)  # the driver's text might quote the DSN
-class PostgresStore(TurnRecords, PictureRecords, ServerRecords, PersonaRecords):
+class PostgresStore(TurnRecords, PictureRecords, ServerRecords, PersonaRecords, UsageRecords):
     """Everything the bot remembers. Open with `PostgresStore.open(dsn)`; close when done.
 
     Any operation the database fails raises `StoreError` without the DSN's password."""

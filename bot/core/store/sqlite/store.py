@@ -1,8 +1,8 @@
 """The SQLite store: everything the bot remembers, in one file on one connection (the policy is `connection.py`).
 
 Its parts share that connection: conversations (`turns.py`), pictures and usage (`pictures.py`), server controls
-(`servers.py`), personas (`personas.py`); the bot's own state by key is here. It keeps every rule of
-`bot.core.store.contract`.
+(`servers.py`), personas (`personas.py`), chat usage and quotas (`usage.py`); the bot's own state by key is here.
+It keeps every rule of `bot.core.store.contract`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bot.core.store.sqlite.personas import PersonaRecords
 from bot.core.store.sqlite.pictures import PictureRecords
 from bot.core.store.sqlite.servers import ServerRecords
 from bot.core.store.sqlite.turns import TurnRecords
+from bot.core.store.sqlite.usage import UsageRecords
 from bot.core.store.timing import timed_operations
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def _described(store: SQLiteStore, error: BaseException) -> str:
 
 @timed_operations  # each operation's time, for the metrics
 @raising_store_errors((sqlite3.Error, OSError), _described, keep_cause=True)  # the cause tells disk full, read-only
-class SQLiteStore(TurnRecords, PictureRecords, ServerRecords, PersonaRecords):
+class SQLiteStore(TurnRecords, PictureRecords, ServerRecords, PersonaRecords, UsageRecords):
     """Everything the bot remembers. Open with `SQLiteStore.open(path)`; close when done."""
 
     @classmethod
