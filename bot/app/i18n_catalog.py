@@ -3,8 +3,9 @@
 `MESSAGES` are templates the code builds messages from; `{name}` stands for a variable part, and names carry
 meaning (see `bot.app.i18n`): `reason` is itself a message, `wait` a duration, `phase`, `option`, `permissions` and
 `defaults` are or hold `TERMS`. `LABELS` are short texts of buttons, menus and embeds, matched only as a whole.
-`COMMAND_TEXTS` are the slash commands' descriptions and choice names, for `FusionTranslator`. Keep
-`{placeholders}` the same in both languages, and emoji prefixes (added by the code) out of the templates.
+`COMMAND_TEXTS` are the slash commands' descriptions and choice names and the message commands' names, for
+`FusionTranslator`. Keep `{placeholders}` the same in both languages, and emoji prefixes (added by the code) out of
+the templates.
 """
 
 from __future__ import annotations
@@ -169,6 +170,20 @@ MESSAGES: tuple[tuple[str, str], ...] = (
         "Too long for {count} messages: the whole answer is attached as answer.md.",
         "超出 {count} 条消息的长度：完整回答已作为 answer.md 附上。",  # noqa: RUF001
     ),
+    # cogs/chat/ask_cog.py
+    (
+        "This message has no text, embeds or attachments to ask about.",
+        "这条消息没有可以提问的文字、嵌入内容或附件。",
+    ),
+    (
+        "I cannot answer in this channel: I need to see it, send messages and read its history here.",
+        "我无法在这个频道中作答：我需要在这里查看频道、发送消息和读取消息历史的权限。",  # noqa: RUF001
+    ),
+    ("Answering in the channel, as a reply to that message.", "正在频道中作答，回复那条消息。"),  # noqa: RUF001
+    (
+        "The message is long: only its first {count} characters were quoted.",
+        "这条消息很长：只引用了它的前 {count} 个字符。",  # noqa: RUF001
+    ),
     # cogs/chat/conversations.py
     ("Too many messages are waiting for an answer in this channel.", "这个频道里等待回答的消息太多了。"),
     ("Please send yours again in a moment.", "请稍后再发送你的消息。"),
@@ -252,6 +267,9 @@ LABELS: dict[str, str] = {
     "Scale": "引导系数",
     "ControlNet": "ControlNet",
     "Conversation": "对话",
+    "Ask Fusionbot": "问问 Fusionbot",
+    "What to do with it (optional)": "要怎么处理它（可选）",  # noqa: RUF001
+    "For example: summarise, or translate to English": "例如：总结一下，或翻译成英文",  # noqa: RUF001
 }
 
 # Values of the `phase`, `option`, `permissions` and `defaults` placeholders: fusion timeout phases, draw options,
@@ -273,7 +291,8 @@ TERMS: dict[str, str] = {
     "temperature": "温度",
 }
 
-# Slash command and group descriptions, option descriptions and choice names (Discord allows 100 characters).
+# Slash command and group descriptions, option descriptions and choice names (Discord allows 100 characters), and
+# message command names.
 COMMAND_TEXTS: dict[str, str] = {
     # /chat, /reset
     "Ask the chat model; the answer streams in here.": "向聊天模型提问，回答会在这里实时显示。",  # noqa: RUF001
@@ -328,4 +347,6 @@ COMMAND_TEXTS: dict[str, str] = {
     "Forget this server's defaults first": "先清除此服务器的默认值",
     "Least time between a member's questions (0: none).": "成员两次提问之间的最短间隔（0 表示不限制）。",  # noqa: RUF001
     "Seconds, 0 to 86400": "秒数，0 到 86400",  # noqa: RUF001
+    # message commands' names (Discord allows 32 characters)
+    "Ask Fusionbot": "问问 Fusionbot",
 }
