@@ -184,6 +184,13 @@ MESSAGES: tuple[tuple[str, str], ...] = (
         "The message is long: only its first {count} characters were quoted.",
         "这条消息很长：只引用了它的前 {count} 个字符。",  # noqa: RUF001
     ),
+    # cogs/draw/draw_this.py
+    ("This message has no text to draw.", "这条消息没有可以用来画图的文字。"),
+    (
+        "This message's text has {length} characters, and a picture's prompt at most {limit}. "
+        "Use /draw with a shorter prompt.",
+        "这条消息的文字有 {length} 个字符，而图片的提示词最多 {limit} 个字符。请用 /draw 输入更短的提示词。",  # noqa: RUF001
+    ),
     # cogs/chat/conversations.py
     ("Too many messages are waiting for an answer in this channel.", "这个频道里等待回答的消息太多了。"),
     ("Please send yours again in a moment.", "请稍后再发送你的消息。"),
@@ -349,4 +356,5 @@ COMMAND_TEXTS: dict[str, str] = {
     "Seconds, 0 to 86400": "秒数，0 到 86400",  # noqa: RUF001
     # message commands' names (Discord allows 32 characters)
     "Ask Fusionbot": "问问 Fusionbot",
+    "Draw this": "据此画图",
 }

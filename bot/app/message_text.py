@@ -35,3 +35,9 @@ def author_name(message: discord.Message) -> str:
     if message.guild is not None and not isinstance(author, discord.Member):
         author = message.guild.get_member(author.id) or author
     return author.display_name
+
+
+def drawing_prompt(message: discord.Message) -> str:
+    """The message's text as one line, for a picture's prompt: its content and embeds (attachments' names are no
+    description of a picture)."""
+    return " ".join(message_text(message, attachments=False).split())

@@ -234,6 +234,7 @@ async def test_a_chinese_user_reads_the_menu_modal_and_note_in_chinese(fake: Fak
         await answer_to(fake, target)
     menus = {c["name"]: c for c in fake.command_syncs[0] if c["type"] == 3}
     assert menus[ASK]["name_localizations"] == {"zh-CN": "问问 Fusionbot"}
+    assert menus["Draw this"]["name_localizations"] == {"zh-CN": "据此画图"}
     assert modal.data["title"] == "问问 Fusionbot"
     assert modal.data["components"][0]["components"][0]["label"] == "要怎么处理它（可选）"  # noqa: RUF001
     assert note.content == "正在频道中作答，回复那条消息。"  # noqa: RUF001

@@ -247,7 +247,7 @@ async def test_commands_are_synced_only_when_they_change(fake: FakeDiscord, star
     assert len(fake.command_syncs) == 1
     assert {(command["name"], command["type"]) for command in fake.command_syncs[0]} == {
         *(("chat", 1), ("reset", 1), ("draw", 1), ("draw-queue", 1), ("channel", 1), ("config", 1)),
-        ("Ask Fusionbot", 3),  # a message command
+        *(("Ask Fusionbot", 3), ("Draw this", 3)),  # message commands
     }
 
 
