@@ -197,11 +197,36 @@ async def test_the_translator_gives_descriptions_and_choices_but_no_names() -> N
     assert await chinese_of("What to draw", TranslationContextLocation.parameter_description) == "要画的内容"
     assert await chinese_of("How the bot talks in this channel", TranslationContextLocation.group_description)
     assert await chinese_of("none", TranslationContextLocation.choice_name) == "无"
-    for location in ("command_name", "group_name", "parameter_name"):
+    for location in ("command_name", "group_name", "parameter_name"):  # a slash command's, typed: English
         assert await chinese_of("draw", getattr(TranslationContextLocation, location)) is None
     assert await chinese_of("No such description", TranslationContextLocation.command_description) is None
     english = discord.Locale.american_english
     assert await chinese_of("What to draw", TranslationContextLocation.parameter_description, english) is None
+
+
+async def test_a_message_commands_name_is_translated() -> None:
+    async def callback(interaction: discord.Interaction, message: discord.Message) -> None: ...
+
+    menu = app_commands.ContextMenu(name="Draw this", callback=callback)
+    tree = app_commands.CommandTree(discord.Client(intents=discord.Intents.none()))
+    payload = await menu.get_translated_payload(tree, FusionTranslator())
+    assert payload["name"] == "Draw this" and payload["name_localizations"] == {"zh-CN": "据此画图"}
+
+
+def test_the_message_commands_texts_are_translated() -> None:
+    from cogs.chat import ask_cog
+    from cogs.draw import draw_this
+
+    quote_cut = f"{ask_cog.ANSWERING} {ask_cog.QUOTE_CUT.format(count=4000)}"
+    messages = [ask_cog.NOTHING_TO_ASK, ask_cog.CANNOT_REPLY, quote_cut, draw_this.NOTHING_TO_DRAW]
+    messages.append(draw_this.TOO_LONG.format(length=1200, limit=1000))
+    for message in messages:
+        chinese = translate(message, ZH)
+        assert chinese != message and not re.search(r"[a-z]{3,} [a-z]{3,}", chinese), message
+    labels = [ask_cog.ASK_NAME, ask_cog.INSTRUCTION_LABEL, ask_cog.INSTRUCTION_PLACEHOLDER]
+    assert all(translate_label(label, ZH) != label for label in labels)
+    names = [ask_cog.ASK_NAME, draw_this.DRAW_THIS_NAME]
+    assert all(1 <= len(COMMAND_TEXTS[name]) <= 32 for name in names)  # Discord's limit for a command name
 
 
 async def test_synced_commands_carry_chinese_descriptions_and_english_names() -> None:

@@ -81,17 +81,21 @@ class FusionCommandTree(app_commands.CommandTree["FusionBot"]):
     """Turns any error of a slash command into a short private answer instead of silence."""
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        if isinstance(cause, UserFacingError):
-            if isinstance(cause, ServiceError):  # a service the bot uses failed: worth a line in the log
-                log.warning("command %s: %s", interaction.command and interaction.command.name, cause)
-            message = cause.user_message
-        elif isinstance(error, app_commands.CheckFailure | app_commands.TransformerError):
-            message = str(error) or "You cannot use this command here."
-        else:
-            log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
-            message = GENERIC_FAILURE
-        await send_private(interaction, message)
+        await send_private(interaction, error_message(error, interaction.command and interaction.command.name))
+
+
+def error_message(error: Exception, command: str | None) -> str:
+    """What to tell the user, privately, about an error of `command` (a slash command, a context menu, a modal):
+    an error meant for them says itself, anything else is logged and called a failure."""
+    cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(cause, UserFacingError):
+        if isinstance(cause, ServiceError):  # a service the bot uses failed: worth a line in the log
+            log.warning("command %s: %s", command, cause)
+        return cause.user_message
+    if isinstance(error, app_commands.CheckFailure | app_commands.TransformerError):
+        return str(error) or "You cannot use this command here."
+    log.error("command %s failed", command, exc_info=error)
+    return GENERIC_FAILURE
 
 
 async def send_private(interaction: discord.Interaction, message: str) -> None:

@@ -1,12 +1,13 @@
-"""Simplified Chinese for `zh-CN` users; English for everyone else. Command names stay English everywhere.
+"""Simplified Chinese for `zh-CN` users; English for everyone else. Slash command names stay English everywhere.
 
 The bot's code speaks English, and its messages carry variable parts (numbers, names, durations, reasons). They are
 translated at the Discord boundary, where the reader's locale is known (`interaction.locale`):
 
 - `translate(text, locale)`: a message as the code built it, in the reader's language.
 - `translate_label(text, locale)`: a button label, menu text or embed field name, in the reader's language.
-- `FusionTranslator`: the slash commands' descriptions and choice names, for Discord to show by each user's client
-  language; installed with `await bot.tree.set_translator(FusionTranslator())` before the commands are synced.
+- `FusionTranslator`: the slash commands' descriptions and choice names, and the message commands' names, for
+  Discord to show by each user's client language; installed with `await bot.tree.set_translator(FusionTranslator())`
+  before the commands are synced.
 
 The words are in `bot.app.i18n_catalog`. Each English message template (`{name}` for a variable part) is compiled once
 into an anchored pattern in which each placeholder matches, non-greedily, a run of characters within one line. How
@@ -87,12 +88,15 @@ def translate_label(text: str, locale: discord.Locale | str | None) -> str:
 
 
 class FusionTranslator(app_commands.Translator):
-    """Chinese descriptions and choice names for zh-CN clients; command and option names stay English."""
+    """Chinese descriptions and choice names for zh-CN clients; slash command and option names stay English (they
+    are typed), a message command's name (picked from a menu) is translated."""
 
     async def translate(
         self, string: locale_str, locale: discord.Locale, context: TranslationContextTypes
     ) -> str | None:
-        if context.location in NAME_LOCATIONS or not is_chinese(locale):
+        if not is_chinese(locale):
+            return None
+        if context.location in NAME_LOCATIONS and not isinstance(context.data, app_commands.ContextMenu):
             return None
         return COMMAND_TEXTS.get(string.message)
 

@@ -3,8 +3,9 @@
 `MESSAGES` are templates the code builds messages from; `{name}` stands for a variable part, and names carry
 meaning (see `bot.app.i18n`): `reason` is itself a message, `wait` a duration, `phase`, `option`, `permissions` and
 `defaults` are or hold `TERMS`. `LABELS` are short texts of buttons, menus and embeds, matched only as a whole.
-`COMMAND_TEXTS` are the slash commands' descriptions and choice names, for `FusionTranslator`. Keep
-`{placeholders}` the same in both languages, and emoji prefixes (added by the code) out of the templates.
+`COMMAND_TEXTS` are the slash commands' descriptions and choice names and the message commands' names, for
+`FusionTranslator`. Keep `{placeholders}` the same in both languages, and emoji prefixes (added by the code) out of
+the templates.
 """
 
 from __future__ import annotations
@@ -168,6 +169,27 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     (
         "Too long for {count} messages: the whole answer is attached as answer.md.",
         "超出 {count} 条消息的长度：完整回答已作为 answer.md 附上。",  # noqa: RUF001
+    ),
+    # cogs/chat/ask_cog.py
+    (
+        "This message has no text, embeds or attachments to ask about.",
+        "这条消息没有可以提问的文字、嵌入内容或附件。",
+    ),
+    (
+        "I cannot answer in this channel: I need to see it, send messages and read its history here.",
+        "我无法在这个频道中作答：我需要在这里查看频道、发送消息和读取消息历史的权限。",  # noqa: RUF001
+    ),
+    ("Answering in the channel, as a reply to that message.", "正在频道中作答，回复那条消息。"),  # noqa: RUF001
+    (
+        "The message is long: only its first {count} characters were quoted.",
+        "这条消息很长：只引用了它的前 {count} 个字符。",  # noqa: RUF001
+    ),
+    # cogs/draw/draw_this.py
+    ("This message has no text to draw.", "这条消息没有可以用来画图的文字。"),
+    (
+        "This message's text has {length} characters, and a picture's prompt at most {limit}. "
+        "Use /draw with a shorter prompt.",
+        "这条消息的文字有 {length} 个字符，而图片的提示词最多 {limit} 个字符。请用 /draw 输入更短的提示词。",  # noqa: RUF001
     ),
     # cogs/chat/conversations.py
     ("Too many messages are waiting for an answer in this channel.", "这个频道里等待回答的消息太多了。"),
@@ -341,6 +363,9 @@ LABELS: dict[str, str] = {
     "Its parent channel's persona": "所属频道的人设",
     "This server's persona": "此服务器的人设",
     "The bot's default persona": "机器人的默认人设",
+    "Ask Fusionbot": "问问 Fusionbot",
+    "What to do with it (optional)": "要怎么处理它（可选）",  # noqa: RUF001
+    "For example: summarise, or translate to English": "例如：总结一下，或翻译成英文",  # noqa: RUF001
 }
 
 # Values of the `phase`, `option`, `permissions` and `defaults` placeholders: fusion timeout phases, draw options,
@@ -362,7 +387,8 @@ TERMS: dict[str, str] = {
     "temperature": "温度",
 }
 
-# Slash command and group descriptions, option descriptions and choice names (Discord allows 100 characters).
+# Slash command and group descriptions, option descriptions and choice names (Discord allows 100 characters), and
+# message command names.
 COMMAND_TEXTS: dict[str, str] = {
     # /chat, /reset
     "Ask the chat model; the answer streams in here.": "向聊天模型提问，回答会在这里实时显示。",  # noqa: RUF001
@@ -437,4 +463,7 @@ COMMAND_TEXTS: dict[str, str] = {
     "Your chat tokens and pictures today and over the last 30 days (only you see it).": (
         "你今天和最近 30 天的聊天 token 与图片用量（仅你可见）。"  # noqa: RUF001
     ),
+    # message commands' names (Discord allows 32 characters)
+    "Ask Fusionbot": "问问 Fusionbot",
+    "Draw this": "据此画图",
 }

@@ -155,7 +155,7 @@ class ChannelReply(_ReplyMessages):
         channel: discord.abc.Messageable,
         existing_ids: Sequence[int] = (),
         *,
-        reply_to: discord.Message | None = None,
+        reply_to: discord.Message | discord.MessageReference | None = None,
         ping_author: bool = False,
         typing: bool = False,
     ) -> None:

@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot.app.places import place_of_interaction
 from bot.app.repair import repair_pictures
+from bot.core.draw.options import MAX_PROMPT_LENGTH
 from bot.core.fusion.models import CONTROLNET_MODELS
 from cogs.draw.buttons import DRAW_BUTTONS, start_drawing
 from cogs.draw.queue_view import QueueView
@@ -51,7 +52,7 @@ class DrawCog(commands.Cog):
     async def draw(
         self,
         interaction: discord.Interaction,
-        prompt: app_commands.Range[str, 1, 1000],
+        prompt: app_commands.Range[str, 1, MAX_PROMPT_LENGTH],
         model: app_commands.Range[str, 1, 100] | None = None,
         size: app_commands.Range[str, 3, 20] | None = None,
         seed: app_commands.Range[int, -1, 9_999_999] | None = None,

@@ -245,14 +245,9 @@ async def test_commands_are_synced_only_when_they_change(fake: FakeDiscord, star
     async with start_bot():
         pass
     assert len(fake.command_syncs) == 1
-    assert {command["name"] for command in fake.command_syncs[0]} == {
-        "chat",
-        "reset",
-        "draw",
-        "draw-queue",
-        "channel",
-        "config",
-        "usage",
+    assert {(command["name"], command["type"]) for command in fake.command_syncs[0]} == {
+        *(("chat", 1), ("reset", 1), ("draw", 1), ("draw-queue", 1), ("channel", 1), ("config", 1), ("usage", 1)),
+        *(("Ask Fusionbot", 3), ("Draw this", 3)),  # message commands
     }
 
 

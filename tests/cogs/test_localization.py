@@ -24,6 +24,8 @@ async def test_command_descriptions_are_synced_with_chinese_and_names_stay_engli
     assert draw["description_localizations"][ZH] != draw["description"]
     assert all(option["description_localizations"][ZH] for option in draw["options"])
     assert "name_localizations" not in draw or not draw["name_localizations"]
+    menus = [command for command in fake.command_syncs[0] if command["type"] == 3]  # picked from a menu: translated
+    assert menus and all(menu["name_localizations"][ZH] != menu["name"] for menu in menus)
 
 
 async def test_a_picture_request_talks_chinese_to_a_chinese_user(fake: FakeDiscord, start_bot: StartBot) -> None:

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 import pytest
 
 from tests.cogs.conftest import StartBot
+from tests.cogs.test_ask import answer_to
+from tests.cogs.test_ask import ask as ask_about
 from tests.cogs.test_chat import ask, buttons, finished
 from tests.cogs.test_conversations import answered
 from tests.cogs.test_draw import SLOW, draw
+from tests.cogs.test_draw_this import draw_this
 from tests.cogs.test_server_controls import MANAGE_GUILD, MEMBER, configure
 from tests.fake_discord import ChannelOption, FakeDiscord, FakeMessage, Pings, RoleOption
 from tests.fake_discord.compose import channel_writer, pings_of
@@ -109,6 +112,30 @@ async def test_with_reply_pings_author_a_channel_answer_pings_its_asker_and_nobo
 
     assert f"<@&{loud.role}>" in reply.content
     assert pinged_by_the_bot(fake) == {reply.id: Pings(users=(asker,))}
+
+
+async def test_an_answer_about_a_message_pings_nobody_not_even_its_author(
+    fake: FakeDiscord, start_bot: StartBot, loud: Loud
+) -> None:
+    async with start_bot(reply_pings_author=True):  # that is for a member the bot answers, not one asked about
+        target = await fake.send_user_message(fake.channel_id, loud.member, loud.text)
+        await ask_about(fake, target, f"{loud.text} [emu:echo]")
+        reply = await answer_to(fake, target)
+
+    assert reply.reference_id == target.id and f"<@&{loud.role}>" in reply.content  # the instruction, echoed
+    assert "@\u200beveryone @\u200bhere @crew @ana" in reply.content  # the message, quoted with names
+    assert pinged_by_the_bot(fake) == {}
+
+
+async def test_a_drawn_message_shown_as_the_prompt_pings_nobody(
+    fake: FakeDiscord, start_bot: StartBot, loud: Loud
+) -> None:
+    async with start_bot():
+        target = await fake.send_user_message(fake.channel_id, loud.member, loud.text)
+        reply = await draw_this(fake, target)
+
+    assert reply.files and reply.embeds[0]["description"] == "@\u200beveryone @\u200bhere @crew @ana"
+    assert pinged_by_the_bot(fake) == {}
 
 
 async def test_a_regenerated_answer_pings_nobody(fake: FakeDiscord, start_bot: StartBot, loud: Loud) -> None:

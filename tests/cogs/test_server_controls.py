@@ -16,6 +16,11 @@ def finished(message: FakeMessage) -> bool:
     return any(custom_id.startswith(("chat:regen:", "draw:reroll:")) for custom_id in ids)
 
 
+def manager_and_member(fake: FakeDiscord) -> tuple[int, int]:
+    """Two new members of the first guild: one with Manage Server, one without."""
+    return fake.add_member("manager", permissions=MANAGE_GUILD | MEMBER), fake.add_member("member", permissions=MEMBER)
+
+
 async def configure(fake: FakeDiscord, manager: int, subcommand: str, **options: object) -> str:
     interaction = await fake.slash_command("config", Subcommand(subcommand, options), user_id=manager)
     return (await interaction.original_message()).content
@@ -33,8 +38,7 @@ async def use(
 async def test_a_server_can_keep_the_bot_to_some_channels_and_their_threads(
     fake: FakeDiscord, start_bot: StartBot
 ) -> None:
-    manager = fake.add_member("manager", permissions=MANAGE_GUILD | MEMBER)
-    member = fake.add_member("member", permissions=MEMBER)
+    manager, member = manager_and_member(fake)
     bot_channel = fake.add_channel("bot-talk")
     thread = fake.add_thread(bot_channel, "a thread")
     async with start_bot():
@@ -95,8 +99,7 @@ async def test_server_defaults_apply_to_chat_and_draw_and_are_checked(
 async def test_a_chat_cooldown_holds_members_back_with_a_private_reason(
     fake: FakeDiscord, start_bot: StartBot, emulator: EmulatorServer
 ) -> None:
-    manager = fake.add_member("manager", permissions=MANAGE_GUILD | MEMBER)
-    member = fake.add_member("member", permissions=MEMBER)
+    manager, member = manager_and_member(fake)
     async with start_bot():
         await configure(fake, manager, "chat-cooldown", seconds=3600.0)
         first = await use(fake, "chat", "one", user_id=member)

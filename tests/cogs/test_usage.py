@@ -11,6 +11,8 @@ from bot.core.store import estimate_tokens
 from bot.core.usage import DAY_SECONDS, day_start
 from bot.emulator import received_requests
 from tests.cogs.conftest import StartBot
+from tests.cogs.test_ask import ASK, answer_to
+from tests.cogs.test_ask import ask as submit_ask
 from tests.cogs.test_chat import ask, buttons, finished
 from tests.cogs.test_conversations import bot_replies
 from tests.cogs.test_draw import draw
@@ -193,3 +195,22 @@ async def test_a_servers_daily_quota_its_own_and_the_bots_shown_and_renewed(
     )
     assert not renewed.ephemeral
     assert "**Daily chat quota for the server:** 10,000 tokens (the bot's limit)" in back_to_the_bots
+
+
+async def test_ask_fusionbot_spends_from_the_same_daily_quota(
+    fake: FakeDiscord, start_bot: StartBot, emulator: EmulatorServer
+) -> None:
+    member = fake.add_member("member", permissions=MEMBER)
+    async with start_bot(clock=Clock(NOON), chat_daily_tokens_per_user=1000):
+        target = await fake.send_user_message(
+            fake.channel_id, fake.user_id, "the minutes of the meeting [emu:tokens=1500]"
+        )
+        await submit_ask(fake, target, user_id=member)
+        await answer_to(fake, target)
+        refused_at_once = await fake.message_command(ASK, target.id, user_id=member)
+        refused = await refused_at_once.original_message()
+        shown = await private_reply(fake, "usage", user_id=member)
+
+    assert refused.ephemeral and refused.content == MEMBER_QUOTA_USED
+    assert len(received_requests(emulator.app)) == 1, "the refused question never reached the API"
+    assert "Chat: 1,500 tokens today" in shown.content

@@ -10,9 +10,10 @@
 Modules: `fake` (the `FakeDiscord` facade) with its mixins `world` (guilds, channels, members, DMs) and `driving`
 (interactions, user messages), `server` (aiohttp app and runner), `gateway` (websocket protocol), `rest_core` /
 `rest_messages` / `rest_interactions` (routes), `compose` (payload validation, whom a message pings),
-`autocomplete` (type-4 interactions and their answers), `state` / `entities` (the world, message versions and whom
-each pinged), `payloads` (JSON shapes), `ratelimit` (buckets), `stats` (counters), `shards` (which shard a guild is
-on, IDENTIFY's ``shard``, ``/gateway/bot``), `harness` (client runner).
+`autocomplete` (type-4 interactions and their answers), `message_commands` (message commands, modals and their
+submissions), `state` / `entities` (the world, message versions and whom each pinged), `payloads` (JSON shapes),
+`ratelimit` (buckets), `stats` (counters), `shards` (which shard a guild is on, IDENTIFY's ``shard``,
+``/gateway/bot``), `harness` (client runner).
 """
 
 from .backend import MIB, CommandSync

@@ -1,4 +1,5 @@
-"""Driving the bot from a test: interactions (slash commands, autocomplete, clicks, selects), user messages.
+"""Driving the bot from a test: interactions (slash commands, message commands, modal submissions, autocomplete,
+clicks, selects), user messages.
 
 `BotDriving` is a mixin of `FakeDiscord`. Each helper returns once its gateway event is on the wire; interactions
 return an `InteractionHandle` to await the bot's answer (autocomplete returns the choices themselves).
@@ -7,8 +8,10 @@ return an `InteractionHandle` to await the bot's answer (autocomplete returns th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import mimetypes
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from .autocomplete import build_autocomplete_interaction
@@ -24,8 +27,9 @@ from .interactions import (
     default_user,
     find_component,
 )
+from .message_commands import build_message_command_interaction, build_modal_submit_interaction
 from .server import drain
-from .state import CallbackRefusal, FakeChannel, FakeInteraction, FakeMessage, MessageEdit
+from .state import CallbackRefusal, FakeChannel, FakeInteraction, FakeMessage, MessageEdit, StoredAttachment
 
 SELECT_TYPES = frozenset({3, 5, 6, 7, 8})
 USER_MENTION_FORMAT = "<@{}>"
@@ -82,17 +86,8 @@ class BotDriving:
         channel (`open_dm`) from its recipient, without guild or member, as Discord sends it.
         """
         channel_id = channel_id or self.backend.identity.channel_id
-        connection = await self.gateway_for(self._guild_of_channel(channel_id), timeout)
-        interaction = build_command_interaction(
-            self.backend,
-            name,
-            options,
-            channel_id=channel_id,
-            user_id=user_id or default_user(self.backend, channel_id),
-            locale=locale,
-            size_limit=attachment_size_limit or self.backend.config.attachment_size_limit,
-        )
-        return await self._dispatch_interaction(connection, interaction, timeout)
+        build = partial(build_command_interaction, self.backend, name, options, channel_id=channel_id)
+        return await self._send_in(channel_id, build, user_id, locale, attachment_size_limit, timeout)
 
     async def autocomplete(
         self,
@@ -113,25 +108,48 @@ class BotDriving:
         `interactions` (``response_delay`` says how fast it was answered).
         """
         channel_id = channel_id or self.backend.identity.channel_id
-        connection = await self.gateway_for(self._guild_of_channel(channel_id), timeout)
-        interaction = build_autocomplete_interaction(
-            self.backend,
-            name,
-            options,
-            focused,
-            channel_id=channel_id,
-            user_id=user_id or default_user(self.backend, channel_id),
-            locale=locale,
-            size_limit=self.backend.config.attachment_size_limit,
-        )
-        handle = await self._dispatch_interaction(connection, interaction, timeout)
+        build = partial(build_autocomplete_interaction, self.backend, name, options, focused, channel_id=channel_id)
+        handle = await self._send_in(channel_id, build, user_id, locale, None, timeout)
         record = handle.record
-        await self.backend.state.wait_until(
-            lambda: record.callback or record.refusals, timeout, f"an answer to autocomplete interaction {record.id}"
-        )
+        await self._answered(record, timeout)
         if record.callback is None:
             raise CallbackRefused(record.refusals[0])
         return list(record.callback.data.get("choices") or [])
+
+    async def message_command(
+        self,
+        name: str,
+        message_id: int,
+        *,
+        user_id: int | None = None,
+        locale: str = "en-US",
+        attachment_size_limit: int | None = None,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> InteractionHandle:
+        """Message command ``name`` (a context menu, Apps > name) used on stored message ``message_id``, in its
+        channel, by ``user_id`` (default as for `slash_command`); returns once it is on the wire."""
+        message = self.backend.state.live_message(message_id)
+        if message is None:
+            raise LookupError(f"no message {message_id}")
+        build = partial(build_message_command_interaction, self.backend, name, message)
+        return await self._send_in(message.channel_id, build, user_id, locale, attachment_size_limit, timeout)
+
+    async def submit_modal(
+        self,
+        shown_by: InteractionHandle,
+        values: Mapping[str, str] | None = None,
+        *,
+        locale: str = "en-US",
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> InteractionHandle:
+        """Submit the modal the bot answered ``shown_by`` with (a type-9 callback), with ``values`` typed into its
+        text inputs by custom id (the others left empty), as the user it was shown to. Raises ``ValueError`` for
+        what a Discord client would not submit (see `message_commands`)."""
+        record = shown_by.record
+        await self._answered(record, timeout)
+        interaction = build_modal_submit_interaction(self.backend, record, values or {}, locale=locale)
+        connection = await self.gateway_for(record.guild_id, timeout)
+        return await self._dispatch_interaction(connection, interaction, timeout)
 
     async def click_button(
         self,
@@ -175,9 +193,12 @@ class BotDriving:
         *,
         mentions: Sequence[int] = (),
         reply_to: int | None = None,
+        embeds: Sequence[dict[str, Any]] = (),
+        files: Sequence[tuple[str, bytes]] = (),
         timeout: float = 10.0,  # noqa: ASYNC109
     ) -> FakeMessage:
         """A message by ``user_id``; each of ``mentions`` not already in ``content`` is prefixed as ``<@id>``.
+        ``embeds`` (Discord's JSON) and ``files`` (``(filename, bytes)``, stored as its attachments) come with it.
 
         It pings as a Discord client's message does by default (every mention the author may make, and the author
         of ``reply_to``).
@@ -192,7 +213,9 @@ class BotDriving:
         text = " ".join([*missing, content])
         writer = channel_writer(self.backend, channel, user_id)
         reply_target = self.backend.state.live_message(reply_to or 0)
-        edit = MessageEdit(content=text, pings=pings_of(self.backend, text, None, writer, reply_target))
+        attachments = [self._stored_file(filename, data) for filename, data in files]
+        pings = pings_of(self.backend, text, None, writer, reply_target)
+        edit = MessageEdit(content=text, embeds=list(embeds), attachments=attachments, pings=pings)
         message = self.backend.state.create_message(
             channel, user_id, edit, type=19 if reply_to else 0, reference_id=reply_to
         )
@@ -212,6 +235,10 @@ class BotDriving:
             yield
         finally:
             self.backend.gateway.accepting.set()
+
+    def _stored_file(self, filename: str, data: bytes) -> StoredAttachment:
+        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        return self.backend.state.store_attachment(filename, data, content_type, self.backend.base_url)
 
     def _guild_of_channel(self, channel_id: int) -> int | None:
         channel = self.backend.state.channels.get(channel_id)
@@ -253,6 +280,31 @@ class BotDriving:
             size_limit=self.backend.config.attachment_size_limit,
         )
         return await self._dispatch_interaction(connection, interaction, timeout)
+
+    async def _send_in(
+        self,
+        channel_id: int,
+        build: Callable[..., FakeInteraction],
+        user_id: int | None,
+        locale: str,
+        size_limit: int | None,
+        timeout: float,  # noqa: ASYNC109
+    ) -> InteractionHandle:
+        """The interaction ``build`` makes for ``user_id`` (default: who acts in the channel), dispatched to the
+        session serving ``channel_id``."""
+        connection = await self.gateway_for(self._guild_of_channel(channel_id), timeout)
+        interaction = build(
+            user_id=user_id or default_user(self.backend, channel_id),
+            locale=locale,
+            size_limit=size_limit or self.backend.config.attachment_size_limit,
+        )
+        return await self._dispatch_interaction(connection, interaction, timeout)
+
+    async def _answered(self, record: FakeInteraction, timeout: float) -> None:  # noqa: ASYNC109
+        """Until the bot's answer to the interaction was accepted or refused."""
+        await self.backend.state.wait_until(
+            lambda: record.callback or record.refusals, timeout, f"an answer to interaction {record.id}"
+        )
 
     async def _dispatch_interaction(
         self,

@@ -35,8 +35,8 @@ class FakeDiscord(WorldBuilding, BotDriving):
     """A fake Discord (REST + gateway) for one test; use it as an async context manager.
 
     Building the world (``add_guild``, ``add_channel``, ``add_member``, ``open_dm``, ...) comes from `WorldBuilding`,
-    driving the bot (``slash_command``, ``autocomplete``, ``click_button``, ``send_user_message``, ...) from
-    `BotDriving`.
+    driving the bot (``slash_command``, ``message_command``, ``submit_modal``, ``autocomplete``, ``click_button``,
+    ``send_user_message``, ...) from `BotDriving`.
 
     ``shard_count`` makes the fake shard like Discord (see `shards`): ``/gateway/bot`` recommends that count (with
     ``max_concurrency``), an IDENTIFY for another count is refused with 4010, each sharded session gets only its

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, NUMBER, ATTACHMENT = 3, 4, 5, 6, 7, 8, 10, 11
 SUBCOMMAND, SUBCOMMAND_GROUP = 1, 2
+CHAT_INPUT = 1
 BUTTON = 2
 
 
@@ -132,12 +133,15 @@ def command_id_for(backend: Backend, name: str, guild_id: int | None) -> tuple[s
     return (str(command["id"]), scope) if command is not None else (str(backend.state.new_id()), None)
 
 
-def registered_command(backend: Backend, name: str, guild_id: int | None) -> tuple[dict[str, Any] | None, int | None]:
-    """The synced chat-input command ``name`` visible in ``guild_id`` (None: a DM) and its scope."""
+def registered_command(
+    backend: Backend, name: str, guild_id: int | None, *, kind: int = CHAT_INPUT
+) -> tuple[dict[str, Any] | None, int | None]:
+    """The synced command ``name`` of type ``kind`` (1 chat input, 3 message) visible in ``guild_id`` (None: a DM)
+    and its scope."""
     scopes = (guild_id, None) if guild_id is not None else (None,)
     for scope in scopes:
         for command in backend.commands.get(scope, []):
-            if command["name"] == name and command["type"] == 1:
+            if command["name"] == name and command["type"] == kind:
                 return command, scope
     return None, None
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 APPLICATION_COMMAND = 2
 MESSAGE_COMPONENT = 3
+MODAL_SUBMIT = 5
 
 
 def user(u: FakeUser) -> dict[str, Any]:
@@ -280,6 +281,9 @@ def interaction_fields(backend: Backend, m: FakeMessage, i: FakeInteraction) -> 
         metadata["original_response_message_id"] = str(i.original_message_id)
     if i.source_message_id is not None:
         metadata["interacted_message_id"] = str(i.source_message_id)
+    target_id = (i.payload.get("data") or {}).get("target_id")
+    if i.type == APPLICATION_COMMAND and target_id is not None:  # a message command's target
+        metadata["target_message_id"] = str(target_id)
     fields: dict[str, Any] = {"interaction_metadata": metadata}
     if i.type == APPLICATION_COMMAND:
         fields["interaction"] = {"id": str(i.id), "type": i.type, "name": i.name or "", "user": invoker}

@@ -2,11 +2,13 @@
 application commands, channels, DMs, typing, files.
 
 Application commands: ``PUT`` is a bulk overwrite whose request body is kept in `Backend.command_syncs`; a command
-whose name and type were already registered keeps its id, as on Discord.
+whose name and type were already registered keeps its id, as on Discord. Slash commands (type 1) and context menus
+(type 3, message; 2, user) are checked as Discord checks them (`command_errors`).
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
 
 COMMAND_NAME_LIMIT = 32
 COMMAND_DESCRIPTION_LIMIT = 100
+CHAT_INPUT = 1
+SLASH_COMMAND_NAME = re.compile(r"[-_'\w]{1,32}")  # letters and digits of any script, `-`, `_` and `'`
 
 
 async def get_current_user(backend: Backend, request: web.Request) -> web.Response:
@@ -100,16 +104,36 @@ async def overwrite_commands(backend: Backend, request: web.Request) -> web.Resp
 def validate_commands(commands: list[dict[str, Any]]) -> None:
     errors: dict[str, Any] = {}
     for index, command in enumerate(commands):
-        name, description = command.get("name") or "", command.get("description") or ""
-        if not name or len(name) > COMMAND_NAME_LIMIT:
-            errors[str(index)] = {"name": {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH", "message": "Bad length."}]}}
-        elif len(description) > COMMAND_DESCRIPTION_LIMIT:
-            errors[str(index)] = {"description": {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH", "message": "Bad."}]}}
+        problem = command_errors(command)
+        if problem:
+            errors[str(index)] = problem
     keys = [(command.get("name"), command.get("type", 1)) for command in commands]
     if len(set(keys)) != len(keys):
         errors["_errors"] = [{"code": "APPLICATION_COMMANDS_DUPLICATE_NAME", "message": "Duplicate name."}]
     if errors:
         raise ApiError(400, 50035, "Invalid Form Body", errors)
+
+
+def command_errors(command: dict[str, Any]) -> dict[str, Any]:
+    """A command's problems as Discord names them (empty: none). A slash command's name is lowercase, without
+    spaces, and it has a description; a context menu's (types 2 and 3) may have capitals and spaces, and it has
+    neither a description nor options. Translated names follow the same rules."""
+    kind = command.get("type", CHAT_INPUT)
+    names = [command.get("name") or "", *(command.get("name_localizations") or {}).values()]
+    if not all(command_name_ok(name, kind) for name in names):
+        return {"name": {"_errors": [{"code": "APPLICATION_COMMAND_INVALID_NAME", "message": "Invalid name."}]}}
+    description = command.get("description") or ""
+    if kind == CHAT_INPUT and not 1 <= len(description) <= COMMAND_DESCRIPTION_LIMIT:
+        return {"description": {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH", "message": "Bad length."}]}}
+    if kind != CHAT_INPUT and (description or command.get("options")):
+        return {"description": {"_errors": [{"code": "CONTEXT_MENU_TEXT", "message": "Context menus have none."}]}}
+    return {}
+
+
+def command_name_ok(name: str, kind: int) -> bool:
+    if kind != CHAT_INPUT:
+        return 1 <= len(name) <= COMMAND_NAME_LIMIT and name.strip() == name
+    return bool(SLASH_COMMAND_NAME.fullmatch(name)) and name == name.lower()
 
 
 def registered_command(

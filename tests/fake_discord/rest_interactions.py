@@ -4,9 +4,9 @@ Callback rules as on Discord: within ``ack_deadline`` seconds of dispatch (else 
 interaction"), once (else 400, code 40060). Types: 4 message, 5 deferred message (an empty LOADING message that the
 first edit of ``@original``, or the first followup, fills), 6 deferred update and 7 update (component interactions:
 ``@original`` is then the message the component is on), 8 autocomplete result (only, and only for, an autocomplete
-interaction; its choices are checked, see `autocomplete`) and 9 modal (recorded). A refused callback is kept in
-``FakeInteraction.refusals``. The token works for ``token_lifetime`` seconds (15 minutes) after dispatch (then 401,
-code 50027).
+interaction; its choices are checked, see `autocomplete`) and 9 modal (checked, see `message_commands`). A refused
+callback is kept in ``FakeInteraction.refusals``. The token works for ``token_lifetime`` seconds (15 minutes) after
+dispatch (then 401, code 50027). A response to a slash command is a message of type 20, to a context menu of 23.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from aiohttp import web
 from . import payloads
 from .autocomplete import require_autocomplete_pairing, validate_autocomplete_result
 from .compose import compose, interaction_writer, validate_uploads
+from .message_commands import validate_modal
 from .rest_messages import SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS, flags_after_edit
 from .routing import ApiError, RouteSpec, Upload, json_response, no_content, query_flag, read_body, snowflake_param
 from .state import EPHEMERAL, LOADING, CallbackRecord, CallbackRefusal, FakeInteraction, FakeMessage, MessageEdit
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from .backend import Backend
 
 PONG, MESSAGE, DEFERRED_MESSAGE, DEFERRED_UPDATE, UPDATE, AUTOCOMPLETE, MODAL = 1, 4, 5, 6, 7, 8, 9
-CHAT_INPUT_COMMAND_MESSAGE = 20
+CHAT_INPUT_COMMAND_MESSAGE, CONTEXT_MENU_COMMAND_MESSAGE = 20, 23
 INTERACTION_FLAGS = EPHEMERAL | SUPPRESS_EMBEDS | SUPPRESS_NOTIFICATIONS | (1 << 15)
 
 
@@ -90,7 +91,10 @@ def apply_callback(
             edit_response_message(backend, interaction, source, data, uploads, prefix=("data",))
         interaction.original_message_id = source.id
         return source if callback_type == UPDATE else None
-    if callback_type in (PONG, MODAL):
+    if callback_type == MODAL:
+        validate_modal(interaction, data)
+        return None
+    if callback_type == PONG:
         return None
     choices = {
         "_errors": [{"code": "BASE_TYPE_CHOICES", "message": f"Value must be one of known types, not {callback_type}."}]
@@ -120,18 +124,25 @@ def create_interaction_message(
     channel = backend.channel(interaction.channel_id)
     if channel is None:
         raise ApiError(404, 10003, "Unknown Channel")
-    is_command = interaction.type == payloads.APPLICATION_COMMAND
     message = backend.state.create_message(
         channel,
         backend.identity.bot_user_id,
         edit,
-        type=CHAT_INPUT_COMMAND_MESSAGE if is_command else 0,
+        type=response_message_type(interaction),
         tts=tts,
         interaction_id=interaction.id,
         webhook_id=interaction.application_id,
     )
     backend.gateway.publish_message("MESSAGE_CREATE", message)
     return message
+
+
+def response_message_type(interaction: FakeInteraction) -> int:
+    """20 for a slash command's response, 23 for a context menu's, 0 for any other interaction's."""
+    if interaction.type != payloads.APPLICATION_COMMAND:
+        return 0
+    command_type = (interaction.payload.get("data") or {}).get("type", 1)
+    return CHAT_INPUT_COMMAND_MESSAGE if command_type == 1 else CONTEXT_MENU_COMMAND_MESSAGE
 
 
 def edit_response_message(

@@ -20,6 +20,7 @@ RANDOM_SEED = -1
 MAX_SEED = 9_999_999
 MIN_SCALE, MAX_SCALE = 1, 20
 MAX_CHOICES = 25  # Discord shows at most 25 autocomplete results
+MAX_PROMPT_LENGTH = 1000  # characters of a picture's prompt (`/draw`, Draw this)
 # The sizes Miaohua's own form offered: 1:1, 2:3 and 3:2.
 DOCUMENTED_SIZES = (
     *("512x512", "640x640", "768x768", "1024x1024"),
