@@ -13,7 +13,7 @@ import discord
 
 from bot.app.i18n import translate
 from bot.app.streaming import DEFAULT_MAX_PARTS, ReplyTarget, StreamingReply
-from bot.core.chat import AnswerEnding, DisplayFor, Journal, Outcome
+from bot.core.answer_display import AnswerEnding, DisplayFor, Journal, Outcome
 
 NO_ANSWER = "(no answer)"
 

@@ -29,7 +29,8 @@ from bot.app.sharding import identify_in_turn
 from bot.app.streaming import ReplyTarget
 from bot.config import Settings
 from bot.core.access import Access
-from bot.core.chat import ChatService, DisplayFor
+from bot.core.answer_display import DisplayFor
+from bot.core.chat import ChatService
 from bot.core.draw import DrawMenu, DrawService
 from bot.core.errors import ServiceError, UserFacingError
 from bot.core.metrics import Metrics, ShardState

@@ -20,7 +20,7 @@ from bot.app.i18n import translate, translate_label
 from bot.app.message_text import author_name, message_text
 from bot.app.places import place_of_interaction
 from bot.app.replies import ChannelReply
-from bot.core.chat import Asker
+from bot.core.answer_display import Asker
 from bot.core.quoting import Quote, question_about
 from cogs.chat.buttons import CHAT_BUTTONS
 

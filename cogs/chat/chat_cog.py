@@ -13,7 +13,7 @@ from bot.app.i18n import translate
 from bot.app.places import place_of_interaction
 from bot.app.repair import repair_answers
 from bot.app.replies import InteractionReply
-from bot.core.chat import Asker
+from bot.core.answer_display import Asker
 from cogs.chat.buttons import CHAT_BUTTONS
 
 if TYPE_CHECKING:

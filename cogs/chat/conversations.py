@@ -29,7 +29,8 @@ from bot.app.places import place_of_message
 from bot.app.replies import ChannelReply
 from bot.app.streaming import ReplyTarget
 from bot.core.access import Access, AccessRefusedError, Place
-from bot.core.chat import Asker, ChatService, DisplayFor
+from bot.core.answer_display import Asker, DisplayFor
+from bot.core.chat import ChatService
 from bot.core.errors import UserFacingError
 from bot.core.store import ChannelSwitch
 
