@@ -25,7 +25,8 @@ from bot.app.i18n import (
     translate,
     translate_label,
 )
-from bot.app.i18n_catalog import COMMAND_TEXTS, LABELS, MESSAGES
+from bot.app.i18n_catalog import LABELS, MESSAGES
+from bot.app.i18n_commands import COMMAND_TEXTS
 from bot.core.access import Place
 from bot.core.durations import describe_wait
 
@@ -304,4 +305,4 @@ def test_every_slash_command_text_of_the_cogs_has_a_translation(name: str) -> No
     texts = command_texts(importlib.import_module(name))
     assert texts, f"{name} defines no slash commands?"
     assert "\u2026" not in texts, f"{name}: a command or option has no description (discord.py shows '\u2026')"
-    assert missing_command_texts(texts) == [], f"add these to COMMAND_TEXTS in bot/app/i18n_catalog.py ({name})"
+    assert missing_command_texts(texts) == [], f"add these to COMMAND_TEXTS in bot/app/i18n_commands.py ({name})"

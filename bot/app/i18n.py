@@ -9,9 +9,10 @@ translated at the Discord boundary, where the reader's locale is known (`interac
   Discord to show by each user's client language; installed with `await bot.tree.set_translator(FusionTranslator())`
   before the commands are synced.
 
-The words are in `bot.app.i18n_catalog`. Each English message template (`{name}` for a variable part) is compiled once
-into an anchored pattern in which each placeholder matches, non-greedily, a run of characters within one line. How
-`translate` reads a text, for zh-CN, line by line (no template spans lines, and no placeholder matches a line break):
+The words are in `bot.app.i18n_catalog` (the commands' in `bot.app.i18n_commands`). Each English message
+template (`{name}` for a variable part) is compiled once into an anchored pattern in which each placeholder
+matches, non-greedily, a run of characters within one line. How `translate` reads a text, for zh-CN, line by
+line (no template spans lines, and no placeholder matches a line break):
 
 1. The whole line, after a leading emoji prefix (kept as it is): if a template matches, its Chinese is returned,
    filled with the captured parts. When several templates match, the one with the most fixed text wins
@@ -43,7 +44,8 @@ import discord
 from discord import app_commands
 from discord.app_commands import TranslationContextLocation, TranslationContextTypes, locale_str
 
-from bot.app.i18n_catalog import COMMAND_TEXTS, LABELS, MESSAGES, TERMS
+from bot.app.i18n_catalog import LABELS, MESSAGES, TERMS
+from bot.app.i18n_commands import COMMAND_TEXTS
 
 log = logging.getLogger(__name__)
 
