@@ -1,4 +1,5 @@
-"""The servers of `bench/stream.py`, each in a process of its own: the fake Discord, and the fusion emulator.
+"""The servers of the streaming benchmarks (`bench/stream.py`), each in a process of its own: the fake Discord, and
+the fusion emulator.
 
 Kept apart from the bot so that the bot's process does nothing but run the bot (and the benchmark's driver): its CPU
 time and memory are then the bot's own. The fake and the emulator are apart from each other too, so that the
@@ -14,8 +15,8 @@ tell a slow bot from a slow harness. Control API:
     emulator  POST /bench/clear    forget the events sent so far; start counting CPU time and lag afresh
               GET  /bench/sends    the events sent since (monotonic `at`, text piece) per answer, CPU time, lag
 
-    python bench/_stream_servers.py fake --channels 400
-    python bench/_stream_servers.py emulator
+    python -m bench.harness.servers fake --channels 400
+    python -m bench.harness.servers emulator
 """
 
 from __future__ import annotations
@@ -24,52 +25,23 @@ import argparse
 import asyncio
 import contextlib
 import json
-import signal
-import sys
-import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+from aiohttp import web
 
-from aiohttp import web  # noqa: E402
-
-from bot.emulator import EmulatorConfig, create_app, run_emulator  # noqa: E402
-from bot.emulator.app import STATE_KEY  # noqa: E402
-from tests.fake_discord import FakeDiscord, FakeMessage  # noqa: E402
-from tests.fake_discord.state import FakeInteraction  # noqa: E402
+from bench.harness.children import serve_control, start_child, stop_child
+from bench.harness.lag import LagMonitor
+from bot.emulator import EmulatorConfig, create_app, run_emulator
+from bot.emulator.app import STATE_KEY
+from tests.fake_discord import FakeDiscord, FakeMessage
+from tests.fake_discord.state import FakeInteraction
 
 POLL_SECONDS = 0.05
-LAG_INTERVAL = 0.01
 FINISHED_BUTTON = '"chat:regen:'  # the Regenerate button is put on the last part by the final render only
-
-
-class LagMonitor:
-    """How late a task sleeping `LAG_INTERVAL` over and over wakes: (monotonic time, lateness) samples."""
-
-    def __init__(self) -> None:
-        self.samples: list[tuple[float, float]] = []
-
-    async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            before = loop.time()
-            await asyncio.sleep(LAG_INTERVAL)
-            after = loop.time()
-            self.samples.append((after, max(0.0, after - before - LAG_INTERVAL)))
-
-    def summary(self, start: float, end: float) -> dict[str, float]:
-        lags = sorted(lag for at, lag in self.samples if start <= at <= end) or [0.0]
-        return {"max": lags[-1], "p99": lags[min(len(lags) - 1, round(0.99 * (len(lags) - 1)))]}
-
-    def forget_before(self, start: float) -> None:
-        self.samples = [(at, lag) for at, lag in self.samples if at >= start]
 
 
 # --- the fake Discord ------------------------------------------------------------------------------------------------
@@ -214,7 +186,11 @@ async def serve_fake(channel_count: int) -> None:
             "webhook_limit": webhook.limit,
             "webhook_per": webhook.per,
         }
-        await serve_control(control.routes(), ready, monitor)
+        monitor.start()
+        try:
+            await serve_control(control.routes(), ready)
+        finally:
+            await monitor.stop()
 
 
 # --- the emulator ----------------------------------------------------------------------------------------------------
@@ -255,37 +231,34 @@ async def serve_emulator() -> None:
     monitor = LagMonitor()
     emulator = create_app(EmulatorConfig(record_sends=True))
     async with run_emulator(app=emulator) as url:
-        await serve_control(EmulatorControl(emulator, monitor).routes(), {"emulator_url": url}, monitor)
+        monitor.start()
+        try:
+            await serve_control(EmulatorControl(emulator, monitor).routes(), {"emulator_url": url})
+        finally:
+            await monitor.stop()
 
 
-# --- both ------------------------------------------------------------------------------------------------------------
+# --- the benchmark's side ------------------------------------------------------------------------------------------
 
 
-async def serve_control(routes: list[web.RouteDef], ready: dict[str, Any], monitor: LagMonitor) -> None:
-    """Serve the control routes, announce `ready` (with `control_url`) on stdout, run until told to stop."""
-    app = web.Application(client_max_size=64 * 1024 * 1024)
-    app.add_routes(routes)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    print(json.dumps(ready | {"control_url": f"http://{host}:{port}"}), flush=True)
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    threading.Thread(target=wait_for_stdin_eof, args=(loop, stop), daemon=True).start()
-    lag = asyncio.create_task(monitor.run())
+@contextlib.contextmanager
+def running_servers(channels: int) -> Iterator[tuple[dict[str, Any], dict[str, int]]]:
+    """The fake Discord (with `channels` text channels) and the emulator, each in a child process: what each said
+    when ready, and their process ids; both stopped on leaving."""
+    fake, fake_ready = start_child("bench.harness.servers", "fake", "--channels", str(channels))
     try:
-        await stop.wait()
+        emulator, emulator_ready = start_child("bench.harness.servers", "emulator")
+    except BaseException:
+        stop_child(fake)
+        raise
+    try:
+        yield {"fake": fake_ready, "emulator": emulator_ready}, {"fake": fake.pid, "emulator": emulator.pid}
     finally:
-        lag.cancel()
-        await runner.cleanup()
+        stop_child(emulator)
+        stop_child(fake)
 
 
-def wait_for_stdin_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """Stop when stdin closes: the parent is done, or went away without a word."""
-    sys.stdin.read()
-    loop.call_soon_threadsafe(stop.set)
+# --- main ------------------------------------------------------------------------------------------------------------
 
 
 def main() -> None:

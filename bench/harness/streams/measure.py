@@ -1,0 +1,158 @@
+"""Running one streaming scenario against the servers of `bench.harness.servers`: the driver asks the fake to start
+the answers and waits for them, then gathers what each process recorded (the fake's message versions and counters,
+the emulator's send times, the bot's REST calls, CPU time, lag and memory) into a `Measured`.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from bench.harness.botrun import RestCall, RestTrace
+from bench.harness.cpu import IdleRate, current_rss_mib, peak_rss_mib, reference_speed_us
+from bench.harness.lag import LagMonitor
+from bench.harness.logs import WarningCounter
+from bench.harness.streams.answers import Answer, analyse_answer
+from bench.harness.streams.scenarios import Scenario
+from bot.app.client import FusionBot
+
+FINISH_TIMEOUT = 150.0
+IDLE_SECONDS = 3.0  # measured just before each scenario: the idle rate drifts as the process ages
+
+
+@dataclass
+class Measured:
+    scenario: Scenario
+    answers: list[Answer]
+    unfinished: int
+    unmatched: int
+    stats: dict[str, Any]
+    wall: float
+    cpu: float
+    idle_cpu: float
+    lags: list[float]
+    own_lags: list[float]
+    peak_rss: float
+    rss_after: float
+    fake: dict[str, Any]  # the fake's process during the run: cpu, wall, lag {max, p99}
+    emulator: dict[str, Any]  # the emulator's process, likewise
+    rest_rtt: list[float]
+    apply_latency: list[float]
+    first_edits: dict[str, tuple[RestCall, float]]  # token -> first edit of the original response, when shown
+    warnings: Counter[str]
+
+
+class Bench:
+    """Runs scenarios one after another with one bot, on channels of the fake not used before."""
+
+    def __init__(self, servers: dict[str, Any], bot: FusionBot, monitor: LagMonitor, trace: RestTrace) -> None:
+        self.servers = servers
+        self.bot = bot
+        self.monitor = monitor
+        self.trace = trace
+        self.channels: list[int] = list(servers["fake"]["channels"])
+        self.idle = IdleRate()
+        self.reference_us = reference_speed_us()
+        self.warnings = WarningCounter()
+        self.session: aiohttp.ClientSession | None = None
+
+    async def measure_idle(self, seconds: float) -> None:
+        await self.idle.measure(seconds)
+
+    async def run(self, scenario: Scenario, profiler: cProfile.Profile | None = None) -> Measured:
+        assert self.session is not None
+        control, emulator = self.servers["fake"]["control_url"], self.servers["emulator"]["control_url"]
+        channels, self.channels = self.channels[: scenario.streams], self.channels[scenario.streams :]
+        prompts = [scenario.prompt(i) for i in range(scenario.streams)]
+        warnings_before = Counter(self.warnings.counts)
+        calls_before = len(self.trace.calls)
+        cpu, wall = time.process_time(), time.monotonic()
+        async with self.session.post(f"{emulator}/bench/clear") as r:
+            r.raise_for_status()
+        if profiler is not None:
+            profiler.enable()
+        async with self.session.post(f"{control}/bench/start", json={"prompts": prompts, "channels": channels}) as r:
+            run = (await r.json())["run"]
+        wait = {"run": str(run), "timeout": str(FINISH_TIMEOUT)}
+        async with self.session.get(f"{control}/bench/wait", params=wait) as r:
+            waited = await r.json()
+        if profiler is not None:
+            profiler.disable()
+        cpu, wall_end = time.process_time() - cpu, time.monotonic()
+        peak, rss = peak_rss_mib(), current_rss_mib()
+        async with self.session.get(f"{control}/bench/results", params={"run": str(run)}) as r:
+            results = await r.json()
+        async with self.session.get(f"{emulator}/bench/sends", params={"until": str(wall_end)}) as r:
+            emulated = await r.json()
+        results["sends"] = emulated.pop("sends")
+        answers, unmatched = match_answers(scenario, results)
+        lags, own_lags = self.monitor.between(wall, wall_end)
+        rtt, apply, first_edits = rest_latencies(results["answers"], self.trace.calls[calls_before:])
+        return Measured(
+            scenario=scenario,
+            answers=answers,
+            unfinished=waited["unfinished"],
+            unmatched=unmatched,
+            stats=results["stats"],
+            wall=wall_end - wall,
+            cpu=cpu,
+            idle_cpu=self.idle.per_second * (wall_end - wall),
+            lags=lags,
+            own_lags=own_lags,
+            peak_rss=peak,
+            rss_after=rss,
+            fake={key: results[key] for key in ("cpu", "wall", "lag")},
+            emulator=emulated,
+            rest_rtt=rtt,
+            apply_latency=apply,
+            first_edits=first_edits,
+            warnings=self.warnings.counts - warnings_before,
+        )
+
+
+def match_answers(scenario: Scenario, results: dict[str, Any]) -> tuple[list[Answer], int]:
+    """Pair each reply with the emulator's answer that quotes its prompt."""
+    by_tag: dict[str, list[tuple[float, str]]] = {}
+    for sends in results["sends"].values():
+        head = "".join(delta for _, delta in sends[:40])
+        start = head.find('You said: "')
+        if start >= 0:
+            quoted = head[start + 11 : head.find('"', start + 11)]
+            tag = quoted[quoted.find("bench ") :]  # in a server the question carries its speaker's name first
+            by_tag[tag] = [(at, delta) for at, delta in sends]
+    answers, unmatched = [], 0
+    for index, record in enumerate(results["answers"]):
+        sends = by_tag.get(scenario.tag(index))
+        if sends is None or not record["messages"]:
+            unmatched += 1
+            continue
+        answers.append(analyse_answer(sends, record))
+    return answers, unmatched
+
+
+def rest_latencies(
+    records: list[dict[str, Any]], calls: list[RestCall]
+) -> tuple[list[float], list[float], dict[str, tuple[RestCall, float]]]:
+    """Round trips of the edits of original responses, (the fake applied it) - (aiohttp began the request), and
+    each token's first edit with the time the fake applied it.
+
+    The n-th successful PATCH of a token's `@original` made the (n+1)-th version of that original response.
+    """
+    patches: dict[str, list[RestCall]] = {}
+    for call in calls:
+        if call.method == "PATCH" and call.path.endswith("/messages/@original") and 200 <= call.status < 300:
+            patches.setdefault(call.path.split("/")[-3], []).append(call)
+    rtt = [call.end - call.start for group in patches.values() for call in group]
+    apply, first_edits = [], {}
+    for record in records:
+        group = patches.get(record["token"], [])
+        versions = record["messages"][0]["versions"][1:] if record["messages"] else []
+        if group and len(group) == len(versions):
+            apply.extend(version[0] - call.start for call, version in zip(group, versions, strict=True))
+            first_edits[record["token"]] = (group[0], versions[0][0])
+    return rtt, apply, first_edits
