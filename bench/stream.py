@@ -6,28 +6,33 @@ memory are the bot's. All processes stamp events with `time.monotonic()`, one cl
 emulator records when it sent each SSE event (`EmulatorConfig(record_sends=True)`), the fake records every version of
 every message.
 
-Scenarios (`SCENARIOS`, after a short warm-up): 1 stream, 1 long stream (5,000 characters, so follow-ups past
-2,000), 30 and 300 concurrent streams, each /chat in its own channel. The bot's fusion session allows
+Scenarios (`bench/harness/streams/scenarios.py`, after a short warm-up), each answer in a channel of its own: /chat
+with 1 stream, 1 long stream (5,000 characters, so follow-ups past 2,000), 30 and 300 concurrent streams, and 30
+short answers at once (80 chunks 20 ms apart: the fixed cost of an answer); channel conversations (a member's message
+mentioning the bot) with 30 at once and one answer of 6,000 characters. The bot's fusion session allows
 `bot.runtime.FUSION_CONNECTION_LIMIT` connections, more than any scenario's streams, so all of them run at once. Per
 scenario it prints, against the targets:
 
-- edits per answer (requests that changed the reply: edits of the original response and follow-ups created);
+- edits per answer (requests that changed the reply after its first message: edits, follow-ups created);
 - 429 responses from the fake;
 - first visible text: first SSE event sent -> first version of the reply that shows answer text;
 - mean staleness: per character of the answer, (first time it is visible) - (time the emulator sent it), next to
-  the best fixed-pace editor simulated on the same send times under the same rate limit (see `best_fixed_pace`);
+  the best fixed-pace editor simulated on the same send times under the same rate limits (for channel replies, the
+  channel's buckets and the bot's global limit, and for comparison without it; `bench/harness/streams/fixed_pace.py`);
 - bot CPU per 1,000 SSE events, net of the process's idle CPU (lag monitor, heartbeats);
 - event-loop lag (a task sleeping 10 ms, how late it wakes), and the part of it the bot's own work explains;
 - peak memory (`ru_maxrss`), and figures that explain the others (the steps to the first visible text, REST round
   trips, the age of the text each edit shows, the servers' own CPU and lag).
 
-    python bench/stream.py [--profile] [--streams 1,1-long,30,300] [--repeat N] [--no-conversations]
+    python bench/stream.py [--profile] [--streams 1,1-long,30,300,short-30,channels-30,channel-long] [--repeat N]
+                           [--no-conversations]
 
 The bot runs as shipped: on the application's event loop (`bot.runtime.run`, uvloop) and with channel conversations
 on, so it also receives a message event for each of its own edits (read off the socket, then dropped unparsed);
-`--no-conversations` runs it as a slash-command-only bot (CONVERSATIONS_ENABLED=false). `--profile` runs the
-300-stream scenario once more under cProfile and prints the bot's top 15 functions. About two minutes on 2 CPUs (two
-and a half with `--profile`).
+`--no-conversations` runs it as a slash-command-only bot (CONVERSATIONS_ENABLED=false; the channel scenarios are then
+left out). `--profile` runs the 300-stream scenario once more under cProfile and prints the bot's top 15 functions.
+`--repeat N` runs the scenarios N times in turn and ends with each figure's runs and median, and the machine's
+reference speed over the runs. About two and a half minutes a repetition on 2 CPUs.
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ from bench.harness.lag import LagMonitor  # noqa: E402
 from bench.harness.servers import running_servers  # noqa: E402
 from bench.harness.streams.measure import IDLE_SECONDS, Bench, Measured  # noqa: E402
 from bench.harness.streams.profile import profile_text  # noqa: E402
-from bench.harness.streams.report import print_notes, repeat_summary, report  # noqa: E402
+from bench.harness.streams.report import Figures, print_notes, repeat_summary, report  # noqa: E402
 from bench.harness.streams.scenarios import PROFILED, SCENARIOS, WARM_UP, Scenario  # noqa: E402
 from bot.runtime import run  # noqa: E402
 
@@ -64,7 +69,7 @@ async def run_all(
     monitor, trace = LagMonitor(), RestTrace()
     # Conversations on: message events arrive too, one per edit of every answer.
     settings = bench_settings(servers, data_dir, conversations_enabled=conversations)
-    limit, per = servers["fake"]["webhook_limit"], servers["fake"]["webhook_per"]
+    limits = servers["fake"]["rate_limits"]
     async with running_bot(settings, trace) as bot, aiohttp.ClientSession() as session:
         bench = Bench(servers, bot, monitor, trace)
         bench.session = session
@@ -72,11 +77,11 @@ async def run_all(
         logging.getLogger().setLevel(logging.WARNING)
         monitor.start()
         await bench.run(WARM_UP)
-        results: list[tuple[Measured, dict[str, Any]]] = []
+        results: list[tuple[Measured, Figures]] = []
         for scenario in scenarios:
             await bench.measure_idle(IDLE_SECONDS)
             measured = await bench.run(scenario)
-            text, figures = report(measured, limit, per)
+            text, figures = report(measured, limits, bench.reference_us)
             print(text + "\n", flush=True)
             results.append((measured, figures))
         if len(scenarios) > len(set(scenarios)):
@@ -87,12 +92,12 @@ async def run_all(
             await bench.run(PROFILED, profiler)
             profiler_text = profile_text(profiler)
         await monitor.stop()
-    print_notes(bench, results, limit, per, profiler_text)
+    print_notes(bench, results, limits, profiler_text)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--streams", default="1,1-long,30,300", help="scenarios to run: " + ", ".join(SCENARIOS))
+    parser.add_argument("--streams", default=",".join(SCENARIOS), help="scenarios to run: " + ", ".join(SCENARIOS))
     parser.add_argument("--profile", action="store_true", help="also profile a 300-stream run with cProfile")
     parser.add_argument("--repeat", type=int, default=1, help="run the scenarios this many times, in turn")
     parser.add_argument(
@@ -101,7 +106,10 @@ def main() -> None:
         help="run the bot with CONVERSATIONS_ENABLED=false (no message events), as a slash-command-only bot",
     )
     args = parser.parse_args()
-    scenarios = [SCENARIOS[key.strip()] for key in args.streams.split(",") if key.strip()] * max(1, args.repeat)
+    chosen = [SCENARIOS[key.strip()] for key in args.streams.split(",") if key.strip()]
+    if args.no_conversations:  # a slash-command-only bot answers no message
+        chosen = [scenario for scenario in chosen if scenario.kind == "chat"]
+    scenarios = chosen * max(1, args.repeat)
     started = time.monotonic()
     channels = WARM_UP.streams + sum(s.streams for s in scenarios) + (PROFILED.streams if args.profile else 0)
     with running_servers(channels) as (servers, pids):

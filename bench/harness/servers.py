@@ -4,11 +4,13 @@ the fusion emulator.
 Kept apart from the bot so that the bot's process does nothing but run the bot (and the benchmark's driver): its CPU
 time and memory are then the bot's own. The fake and the emulator are apart from each other too, so that the
 emulator preparing hundreds of answers at once does not hold up the fake applying the bot's edits. Each prints one
-JSON line (its URLs, and for the fake the token, channel ids and the interaction-webhook rate limit) on stdout,
+JSON line (its URLs, and for the fake the token, channel ids and its rate limits) on stdout,
 then serves on 127.0.0.1 until stdin closes or SIGTERM. Each measures its own event-loop lag, so the benchmark can
 tell a slow bot from a slow harness. Control API:
 
-    fake      POST /bench/start    {"prompts": [...], "channels": [...]}: one /chat per prompt there -> {"run": id}
+    fake      POST /bench/start    {"prompts": [...], "channels": [...], "kind": "chat"}: one /chat per prompt
+                                   there, or ("kind": "conversation") a member's message mentioning the bot
+                                   -> {"run": id}
               GET  /bench/wait     ?run=ID&timeout=S: until every answer of the run is finished
               GET  /bench/results  ?run=ID: every reply message's versions (monotonic `at`, content), what the fake
                                    counted during the run, its CPU time and event-loop lag
@@ -47,10 +49,19 @@ FINISHED_BUTTON = '"chat:regen:'  # the Regenerate button is put on the last par
 # --- the fake Discord ------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Asked:
+    """One question of a run: a /chat (`interaction`), or a member's message mentioning the bot (None)."""
+
+    prompt: str
+    channel_id: int
+    dispatched_at: float
+    interaction: FakeInteraction | None = None
+
+
 @dataclass
 class Run:
-    interactions: list[FakeInteraction]
-    prompts: list[str]
+    asked: list[Asked]
     stats_before: dict[str, Any]
     cpu_before: float
     started: float
@@ -59,15 +70,20 @@ class Run:
     unfinished: set[int] = field(default_factory=set)
 
 
-def reply_messages(fake: FakeDiscord, interaction: FakeInteraction) -> list[FakeMessage]:
+def reply_messages(fake: FakeDiscord, asked: Asked) -> list[FakeMessage]:
+    """The messages the answer is shown in: the interaction's response and follow-ups, or (each channel being asked
+    once) the bot's messages in the channel."""
+    interaction = asked.interaction
+    if interaction is None:
+        return [message for message in fake.messages_in(asked.channel_id) if message.author_id == fake.bot_user_id]
     if interaction.original_message_id is None:
         return []
     ids = [interaction.original_message_id, *interaction.followup_ids]
     return [fake.state.messages[i] for i in ids if i in fake.state.messages]
 
 
-def is_finished(fake: FakeDiscord, interaction: FakeInteraction) -> bool:
-    messages = reply_messages(fake, interaction)
+def is_finished(fake: FakeDiscord, asked: Asked) -> bool:
+    messages = reply_messages(fake, asked)
     return bool(messages) and FINISHED_BUTTON in json.dumps(messages[-1].components)
 
 
@@ -118,24 +134,28 @@ class FakeControl:
     async def start(self, request: web.Request) -> web.Response:
         body = await request.json()
         prompts, channels = body["prompts"], body["channels"]
+        ask = self._ask_in_channel if body.get("kind") == "conversation" else self._ask_with_chat
         before, cpu, started = stats_snapshot(self.fake), time.process_time(), time.monotonic()
         self.monitor.forget_before(started)
-        handles = await asyncio.gather(
-            *(
-                self.fake.slash_command("chat", {"prompt": prompt}, channel_id=channel, timeout=30)
-                for prompt, channel in zip(prompts, channels, strict=True)
-            )
-        )
-        interactions = [handle.record for handle in handles]
+        asked = await asyncio.gather(*(ask(prompt, channel) for prompt, channel in zip(prompts, channels, strict=True)))
         run_id = len(self.runs) + 1
-        self.runs[run_id] = Run(interactions, prompts, before, cpu, started, unfinished=set(range(len(handles))))
+        self.runs[run_id] = Run(list(asked), before, cpu, started, unfinished=set(range(len(asked))))
         return web.json_response({"run": run_id})
+
+    async def _ask_with_chat(self, prompt: str, channel: int) -> Asked:
+        handle = await self.fake.slash_command("chat", {"prompt": prompt}, channel_id=channel, timeout=30)
+        return Asked(prompt, channel, handle.record.dispatched_at or time.monotonic(), handle.record)
+
+    async def _ask_in_channel(self, prompt: str, channel: int) -> Asked:
+        sent_at = time.monotonic()
+        await self.fake.send_user_message(channel, self.fake.user_id, prompt, mentions=[self.fake.bot_user_id])
+        return Asked(prompt, channel, sent_at)
 
     async def wait(self, request: web.Request) -> web.Response:
         run = self.runs[int(request.query["run"])]
         deadline = time.monotonic() + float(request.query.get("timeout", "120"))
         while run.unfinished and time.monotonic() < deadline:
-            run.unfinished = {i for i in run.unfinished if not is_finished(self.fake, run.interactions[i])}
+            run.unfinished = {i for i in run.unfinished if not is_finished(self.fake, run.asked[i])}
             if run.unfinished:
                 await asyncio.sleep(POLL_SECONDS)
         if run.cpu_after is None:
@@ -145,18 +165,18 @@ class FakeControl:
     async def results(self, request: web.Request) -> web.Response:
         run = self.runs[int(request.query["run"])]
         answers = []
-        for interaction, prompt in zip(run.interactions, run.prompts, strict=True):
+        for asked in run.asked:
             messages = [
                 {"id": message.id, "versions": [(version.at, version.content) for version in message.versions]}
-                for message in reply_messages(self.fake, interaction)
+                for message in reply_messages(self.fake, asked)
             ]
+            interaction = asked.interaction
             answers.append(
                 {
-                    "prompt": prompt,
-                    "token": interaction.token,
-                    "channel_id": interaction.channel_id,
-                    "dispatched_at": interaction.dispatched_at,
-                    "callback_at": interaction.callback.at if interaction.callback else None,
+                    "prompt": asked.prompt,
+                    "token": interaction.token if interaction is not None else None,
+                    "channel_id": asked.channel_id,
+                    "dispatched_at": asked.dispatched_at,
                     "messages": messages,
                 }
             )
@@ -177,14 +197,12 @@ async def serve_fake(channel_count: int) -> None:
     async with FakeDiscord() as fake:
         channels = [fake.add_channel(f"bench-{i}") for i in range(channel_count)]
         control = FakeControl(fake, monitor)
-        webhook = fake.config.rate_limits["interaction_webhook"]
         ready = {
             "token": fake.token,
             "api_base": fake.api_base,
             "gateway_url": fake.gateway_url,
             "channels": channels,
-            "webhook_limit": webhook.limit,
-            "webhook_per": webhook.per,
+            "rate_limits": {kind: [rule.limit, rule.per] for kind, rule in fake.config.rate_limits.items()},
         }
         monitor.start()
         try:

@@ -20,7 +20,7 @@ from bot.core.chunking import join_parts
 class Answer:
     """One answer: what the emulator sent when, and what the fake showed when."""
 
-    token: str
+    key: str  # the /chat's interaction token, or `channel <id>`
     text: str
     events: list[tuple[float, int]]  # (sent at, characters of text in the event), the final empty event included
     char_sent: list[float]
@@ -61,7 +61,7 @@ def analyse_answer(sends: list[tuple[float, str]], record: dict[str, Any]) -> An
     messages = record["messages"]
     finals = [message["versions"][-1][1] for message in messages]
     answer = Answer(
-        token=record["token"],
+        key=record["token"] if record["token"] is not None else f"channel {record['channel_id']}",
         text=text,
         events=[(at, len(delta)) for at, delta in sends],
         char_sent=char_sent,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import cProfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +76,8 @@ class Bench:
             r.raise_for_status()
         if profiler is not None:
             profiler.enable()
-        async with self.session.post(f"{control}/bench/start", json={"prompts": prompts, "channels": channels}) as r:
+        start = {"prompts": prompts, "channels": channels, "kind": scenario.kind}
+        async with self.session.post(f"{control}/bench/start", json=start) as r:
             run = (await r.json())["run"]
         wait = {"run": str(run), "timeout": str(FINISH_TIMEOUT)}
         async with self.session.get(f"{control}/bench/wait", params=wait) as r:
@@ -138,21 +139,51 @@ def match_answers(scenario: Scenario, results: dict[str, Any]) -> tuple[list[Ans
 def rest_latencies(
     records: list[dict[str, Any]], calls: list[RestCall]
 ) -> tuple[list[float], list[float], dict[str, tuple[RestCall, float]]]:
-    """Round trips of the edits of original responses, (the fake applied it) - (aiohttp began the request), and
-    each token's first edit with the time the fake applied it.
+    """Round trips of the edits of each reply's first message, (the fake applied it) - (aiohttp began the request),
+    and each answer's first request that showed text, with the time the fake applied it (by answer key).
 
-    The n-th successful PATCH of a token's `@original` made the (n+1)-th version of that original response.
+    A /chat's first message is its deferred response: the n-th successful PATCH of its token's `@original` made its
+    (n+1)-th version, the first of them its first text. A channel reply's first message is created by a POST to the
+    channel's messages (each channel is asked once a run), with its first text, and its n-th PATCH made its
+    (n+1)-th version.
     """
-    patches: dict[str, list[RestCall]] = {}
+    by_key: dict[str, list[RestCall]] = defaultdict(list)
     for call in calls:
-        if call.method == "PATCH" and call.path.endswith("/messages/@original") and 200 <= call.status < 300:
-            patches.setdefault(call.path.split("/")[-3], []).append(call)
-    rtt = [call.end - call.start for group in patches.values() for call in group]
+        if 200 <= call.status < 300 and (key := call_key(call)) is not None:
+            by_key[key].append(call)
+    rtt = [call.end - call.start for key, group in by_key.items() if not key.startswith("create") for call in group]
     apply, first_edits = [], {}
     for record in records:
-        group = patches.get(record["token"], [])
-        versions = record["messages"][0]["versions"][1:] if record["messages"] else []
-        if group and len(group) == len(versions):
-            apply.extend(version[0] - call.start for call, version in zip(group, versions, strict=True))
-            first_edits[record["token"]] = (group[0], versions[0][0])
+        if not record["messages"]:
+            continue
+        first = record["messages"][0]
+        versions = first["versions"]
+        if record["token"] is not None:
+            edits, shown_first = by_key.get(f"edit:{record['token']}", []), versions[1:2]
+        else:
+            edits, shown_first = by_key.get(f"edit:{first['id']}", []), versions[:1]
+            creates = by_key.get(f"create:{record['channel_id']}", [])
+            if creates and shown_first:
+                first_edits[answer_key(record)] = (creates[0], shown_first[0][0])
+        if edits and len(edits) == len(versions) - 1:
+            apply.extend(version[0] - call.start for call, version in zip(edits, versions[1:], strict=True))
+            if record["token"] is not None:
+                first_edits[answer_key(record)] = (edits[0], shown_first[0][0])
     return rtt, apply, first_edits
+
+
+def call_key(call: RestCall) -> str | None:
+    """`edit:<token>` for an edit of a /chat's response, `edit:<message id>` for an edit of a channel message,
+    `create:<channel id>` for a message sent to a channel; None for any other call."""
+    segments = call.path.split("/")
+    if call.method == "PATCH" and call.path.endswith("/messages/@original"):
+        return f"edit:{segments[-3]}"
+    if call.method == "PATCH" and "/channels/" in call.path:
+        return f"edit:{segments[-1]}"
+    if call.method == "POST" and "/channels/" in call.path and call.path.endswith("/messages"):
+        return f"create:{segments[-2]}"
+    return None
+
+
+def answer_key(record: dict[str, Any]) -> str:
+    return record["token"] if record["token"] is not None else f"channel {record['channel_id']}"

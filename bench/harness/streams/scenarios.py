@@ -12,6 +12,7 @@ class Scenario:
     streams: int
     length: int
     delay: float
+    kind: str = "chat"  # "chat": /chat in a channel of its own; "conversation": a message mentioning the bot there
 
     def prompt(self, index: int) -> str:
         return f"{self.tag(index)} [emu:length={self.length}][emu:delay={self.delay}]"
@@ -26,5 +27,8 @@ SCENARIOS = {
     "1-long": Scenario("s1long", "1 stream, 5,000 characters (follow-ups)", 1, 5000, 0.02),
     "30": Scenario("s30", "30 concurrent streams", 30, 1800, 0.03),
     "300": Scenario("s300", "300 concurrent streams", 300, 1800, 0.03),
+    "short-30": Scenario("short30", "30 short answers at once (80 chunks, 20 ms apart)", 30, 450, 0.02),
+    "channels-30": Scenario("ch30", "30 channel conversations at once", 30, 900, 0.011, "conversation"),
+    "channel-long": Scenario("chlong", "1 channel answer, 6,000 characters", 1, 6000, 0.011, "conversation"),
 }
 PROFILED = Scenario("prof", "300 concurrent streams, under cProfile", 300, 1800, 0.03)
