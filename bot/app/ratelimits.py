@@ -23,7 +23,7 @@ final edits, notes) finds the rest free.
 from __future__ import annotations
 
 import asyncio
-import re
+import functools
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -45,7 +45,6 @@ CLAIM_VALID_FOR = 0.5  # seconds a claimed place in the global window waits for 
 FIRST_POLL = 0.1  # seconds after which a first live edit held back for its steady interval asks again
 CLAIM_POLL = 0.5  # the longest a live edit waits before asking again (so that its reply keeps counting as streaming)
 STREAM_SEEN_FOR = 1.5  # seconds a reply that asked for a live edit counts as streaming
-_SNOWFLAKE = re.compile(r"^\d+$")
 _ROOTS = ("webhooks", "interactions", "channels", "guilds", "applications", "users", "gateway", "oauth2")
 CHANNEL_MESSAGE_CREATE = "POST /channels/{id}/messages"
 T = TypeVar("T")
@@ -59,6 +58,7 @@ class _Window:
     resets_at: float  # event-loop time
 
 
+@functools.lru_cache(maxsize=4096)  # every response is keyed, and a reply's requests repeat their paths
 def bucket_key(method: str, path: str) -> str:
     """The key of the bucket a request falls in: `webhook:<application>/<token>` for an interaction's webhook (all
     its routes), `interaction:<id>` for its callback, else `<METHOD> <route>:<major parameter>`, e.g.
@@ -72,8 +72,8 @@ def bucket_key(method: str, path: str) -> str:
         return "webhook:" + "/".join(segments[1:3])
     if segments[0] == "interactions":
         return f"interaction:{segments[1] if len(segments) > 1 else ''}"
-    major = segments[1] if len(segments) > 1 and _SNOWFLAKE.match(segments[1]) else ""
-    route = "/".join("{id}" if _SNOWFLAKE.match(segment) else segment for segment in segments)
+    major = segments[1] if len(segments) > 1 and segments[1].isdigit() else ""
+    route = "/".join("{id}" if segment.isdigit() else segment for segment in segments)
     return f"{method} /{route}:{major}"
 
 

@@ -95,6 +95,7 @@ class InteractionReply(_ReplyMessages):
         super().__init__()
         self._interaction = interaction
         self._deferred_id = deferred_id  # the deferred response's message, shown "thinking" until the first text
+        self._webhook_bucket = bucket_key("PATCH", f"/webhooks/{interaction.application_id}/{interaction.token}")
 
     @property
     def message_ids(self) -> list[int]:
@@ -104,13 +105,13 @@ class InteractionReply(_ReplyMessages):
     def bucket(self) -> str:
         if self._token_expiring():
             return channel_bucket(self._interaction.channel_id or 0, "PATCH")
-        return bucket_key("PATCH", f"/webhooks/{self._interaction.application_id}/{self._interaction.token}")
+        return self._webhook_bucket
 
     @property
     def new_part_bucket(self) -> str:
         if self._token_expiring():
             return channel_bucket(self._interaction.channel_id or 0, "POST")
-        return self.bucket
+        return self._webhook_bucket
 
     def _token_expiring(self) -> bool:
         """Whether the interaction's token is about to stop working, and its messages are edited as the channel's."""

@@ -125,6 +125,7 @@ class StreamingReply:
     first_text_at: float | None = None  # the event loop's time when a message of it was first created or edited
     _text: str = ""
     _journaled_at: float = float("-inf")
+    _journaled_ids: list[int] = field(default_factory=list)
     _live_failures: int = 0
     _final: _Render | None = None
     _shown: list[_Shown] = field(default_factory=list)
@@ -328,8 +329,10 @@ class StreamingReply:
                     await self._finishing.wait()
 
     async def _journal_messages(self) -> None:
-        if self.journal is not None:
-            await self.journal.messages(self.target.message_ids)
+        ids = self.target.message_ids
+        if self.journal is not None and ids != self._journaled_ids:  # a deferred response filled: the same message
+            self._journaled_ids = list(ids)
+            await self.journal.messages(ids)
 
     async def _journal_text(self) -> None:
         now = asyncio.get_running_loop().time()
