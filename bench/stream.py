@@ -8,8 +8,12 @@ every message.
 
 Scenarios (`bench/harness/streams/scenarios.py`, after a short warm-up), each answer in a channel of its own: /chat
 with 1 stream, 1 long stream (5,000 characters, so follow-ups past 2,000), 30 and 300 concurrent streams, and 30
-short answers at once (80 chunks 20 ms apart: the fixed cost of an answer); channel conversations (a member's message
-mentioning the bot) with 30 at once and one answer of 6,000 characters. The bot's fusion session allows
+short answers at once (80 chunks 20 ms apart: the fixed cost of an answer), and 1,000 streams at once (asked over
+5 s, 1,800 characters each, 50 ms apart); channel conversations (a member's message mentioning the bot) with 30 at
+once and one answer of 6,000 characters. The 1,000 streams are served by lean load generators
+(`bench/harness/sse_server.py`: the emulator's answers from a bare asyncio server, `--generators N` processes
+sharing its port, an answer's events due within `--tick` seconds written together), against a fake Discord and a
+bot of their own; the emulator, an aiohttp application, fell behind at 300 already. The bot's fusion session allows
 `bot.runtime.FUSION_CONNECTION_LIMIT` connections, more than any scenario's streams, so all of them run at once. Per
 scenario it prints, against the targets:
 
@@ -24,15 +28,15 @@ scenario it prints, against the targets:
 - peak memory (`ru_maxrss`), and figures that explain the others (the steps to the first visible text, REST round
   trips, the age of the text each edit shows, the servers' own CPU and lag).
 
-    python bench/stream.py [--profile] [--streams 1,1-long,30,300,short-30,channels-30,channel-long] [--repeat N]
-                           [--no-conversations]
+    python bench/stream.py [--profile] [--streams 1,1-long,30,300,short-30,channels-30,channel-long,1000]
+                           [--repeat N] [--no-conversations] [--generators 1] [--tick 0.1]
 
 The bot runs as shipped: on the application's event loop (`bot.runtime.run`, uvloop) and with channel conversations
 on, so it also receives a message event for each of its own edits (read off the socket, then dropped unparsed);
 `--no-conversations` runs it as a slash-command-only bot (CONVERSATIONS_ENABLED=false; the channel scenarios are then
 left out). `--profile` runs the 300-stream scenario once more under cProfile and prints the bot's top 15 functions.
 `--repeat N` runs the scenarios N times in turn and ends with each figure's runs and median, and the machine's
-reference speed over the runs. About two and a half minutes a repetition on 2 CPUs.
+reference speed over the runs. About three and a half minutes a repetition on 2 CPUs.
 """
 
 from __future__ import annotations
@@ -65,7 +69,8 @@ from bot.runtime import run  # noqa: E402
 
 async def run_all(
     servers: dict[str, Any], scenarios: list[Scenario], profile: bool, data_dir: str, conversations: bool
-) -> None:
+) -> list[tuple[Measured, Figures]]:
+    """One bot, warmed up, running `scenarios` in turn; prints each one's table, then the notes."""
     monitor, trace = LagMonitor(), RestTrace()
     # Conversations on: message events arrive too, one per edit of every answer.
     settings = bench_settings(servers, data_dir, conversations_enabled=conversations)
@@ -84,8 +89,6 @@ async def run_all(
             text, figures = report(measured, limits, bench.reference_us)
             print(text + "\n", flush=True)
             results.append((measured, figures))
-        if len(scenarios) > len(set(scenarios)):
-            print(repeat_summary(results), flush=True)
         profiler_text = None
         if profile:
             profiler = cProfile.Profile()
@@ -93,6 +96,27 @@ async def run_all(
             profiler_text = profile_text(profiler)
         await monitor.stop()
     print_notes(bench, results, limits, profiler_text)
+    logging.getLogger().removeHandler(bench.warnings)
+    return results
+
+
+def run_group(scenarios: list[Scenario], args: argparse.Namespace, profile: bool) -> list[tuple[Measured, Figures]]:
+    """`scenarios` against fresh servers: the emulator, or for those that say so the lean load generators."""
+    lean = scenarios[0].lean
+    channels = WARM_UP.streams + sum(s.streams for s in scenarios) + (PROFILED.streams if profile else 0)
+    with running_servers(channels, args.generators if lean else 0, args.tick) as (servers, pids):
+        served = (
+            f"{args.generators} lean load generator(s), events within {args.tick:g} s written together"
+            if lean
+            else "emulator"
+        )
+        print(
+            f"## Streaming benchmark (bot: pid {os.getpid()}; fake Discord: pid {pids['fake']};"
+            f" {served}: pid {pids['emulator']}{' and more' if lean and args.generators > 1 else ''};"
+            f" {os.cpu_count()} CPUs)\n"
+        )
+        with tempfile.TemporaryDirectory(prefix="fusionbot-bench-") as data_dir:
+            return run(run_all(servers, scenarios, profile, data_dir, not args.no_conversations))
 
 
 def main() -> None:
@@ -100,6 +124,10 @@ def main() -> None:
     parser.add_argument("--streams", default=",".join(SCENARIOS), help="scenarios to run: " + ", ".join(SCENARIOS))
     parser.add_argument("--profile", action="store_true", help="also profile a 300-stream run with cProfile")
     parser.add_argument("--repeat", type=int, default=1, help="run the scenarios this many times, in turn")
+    parser.add_argument("--generators", type=int, default=1, help="lean load generator processes (1,000 streams)")
+    parser.add_argument(
+        "--tick", type=float, default=0.1, help="lean generators: an answer's events due within it go in one write"
+    )
     parser.add_argument(
         "--no-conversations",
         action="store_true",
@@ -111,14 +139,13 @@ def main() -> None:
         chosen = [scenario for scenario in chosen if scenario.kind == "chat"]
     scenarios = chosen * max(1, args.repeat)
     started = time.monotonic()
-    channels = WARM_UP.streams + sum(s.streams for s in scenarios) + (PROFILED.streams if args.profile else 0)
-    with running_servers(channels) as (servers, pids):
-        print(
-            f"## Streaming benchmark (bot: pid {os.getpid()}; fake Discord: pid {pids['fake']};"
-            f" emulator: pid {pids['emulator']}; {os.cpu_count()} CPUs)\n"
-        )
-        with tempfile.TemporaryDirectory(prefix="fusionbot-bench-") as data_dir:
-            run(run_all(servers, scenarios, args.profile, data_dir, not args.no_conversations))
+    results = []
+    for lean in (False, True):
+        group = [scenario for scenario in scenarios if scenario.lean == lean]
+        if group:
+            results += run_group(group, args, args.profile and not lean)
+    if len(scenarios) > len(set(scenarios)):
+        print(repeat_summary(results), flush=True)
     print(f"\nTotal runtime: {time.monotonic() - started:.1f} s")
 
 

@@ -8,9 +8,9 @@ JSON line (its URLs, and for the fake the token, channel ids and its rate limits
 then serves on 127.0.0.1 until stdin closes or SIGTERM. Each measures its own event-loop lag, so the benchmark can
 tell a slow bot from a slow harness. Control API:
 
-    fake      POST /bench/start    {"prompts": [...], "channels": [...], "kind": "chat"}: one /chat per prompt
-                                   there, or ("kind": "conversation") a member's message mentioning the bot
-                                   -> {"run": id}
+    fake      POST /bench/start    {"prompts": [...], "channels": [...], "kind": "chat", "spread": S}: one /chat
+                                   per prompt there, or ("kind": "conversation") a member's message mentioning
+                                   the bot, evenly over S seconds -> {"run": id}
               GET  /bench/wait     ?run=ID&timeout=S: until every answer of the run is finished
               GET  /bench/results  ?run=ID: every reply message's versions (monotonic `at`, content), what the fake
                                    counted during the run, its CPU time and event-loop lag
@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -135,9 +136,16 @@ class FakeControl:
         body = await request.json()
         prompts, channels = body["prompts"], body["channels"]
         ask = self._ask_in_channel if body.get("kind") == "conversation" else self._ask_with_chat
+        spread = float(body.get("spread", 0.0)) / max(1, len(prompts))
         before, cpu, started = stats_snapshot(self.fake), time.process_time(), time.monotonic()
         self.monitor.forget_before(started)
-        asked = await asyncio.gather(*(ask(prompt, channel) for prompt, channel in zip(prompts, channels, strict=True)))
+
+        async def ask_in_turn(index: int, prompt: str, channel: int) -> Asked:
+            await asyncio.sleep(max(0.0, started + index * spread - time.monotonic()))
+            return await ask(prompt, channel)
+
+        pairs = enumerate(zip(prompts, channels, strict=True))
+        asked = await asyncio.gather(*(ask_in_turn(index, prompt, channel) for index, (prompt, channel) in pairs))
         run_id = len(self.runs) + 1
         self.runs[run_id] = Run(list(asked), before, cpu, started, unfinished=set(range(len(asked))))
         return web.json_response({"run": run_id})
@@ -260,20 +268,36 @@ async def serve_emulator() -> None:
 
 
 @contextlib.contextmanager
-def running_servers(channels: int) -> Iterator[tuple[dict[str, Any], dict[str, int]]]:
-    """The fake Discord (with `channels` text channels) and the emulator, each in a child process: what each said
-    when ready, and their process ids; both stopped on leaving."""
-    fake, fake_ready = start_child("bench.harness.servers", "fake", "--channels", str(channels))
+def running_servers(
+    channels: int, generators: int = 0, tick: float = 0.0
+) -> Iterator[tuple[dict[str, Any], dict[str, int]]]:
+    """The fake Discord (with `channels` text channels) and the emulator, each in a child process, or, with
+    `generators`, that many lean load generators sharing one port (`bench.harness.sse_server`) in the emulator's
+    place (writing an answer's events due within `tick` together): what each said when ready (the emulator's
+    `control_urls`: every generator's), and their process ids; all stopped on leaving."""
+    children: list[subprocess.Popen[str]] = []
     try:
-        emulator, emulator_ready = start_child("bench.harness.servers", "emulator")
-    except BaseException:
-        stop_child(fake)
-        raise
-    try:
-        yield {"fake": fake_ready, "emulator": emulator_ready}, {"fake": fake.pid, "emulator": emulator.pid}
+        fake, fake_ready = start_child("bench.harness.servers", "fake", "--channels", str(channels))
+        children.append(fake)
+        if generators:
+            generator, emulator_ready = start_child("bench.harness.sse_server", "--tick", str(tick))
+            children.append(generator)
+            port = str(emulator_ready["port"])
+            others = [
+                start_child("bench.harness.sse_server", "--port", port, "--tick", str(tick))
+                for _ in range(generators - 1)
+            ]
+            children += [child for child, _ in others]
+            urls = [emulator_ready["control_url"], *(ready["control_url"] for _, ready in others)]
+        else:
+            emulator, emulator_ready = start_child("bench.harness.servers", "emulator")
+            children.append(emulator)
+            urls = [emulator_ready["control_url"]]
+        pids = {"fake": fake.pid, "emulator": children[1].pid}
+        yield {"fake": fake_ready, "emulator": emulator_ready | {"control_urls": urls}}, pids
     finally:
-        stop_child(emulator)
-        stop_child(fake)
+        for child in reversed(children):
+            stop_child(child)
 
 
 # --- main ------------------------------------------------------------------------------------------------------------

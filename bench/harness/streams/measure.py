@@ -66,17 +66,18 @@ class Bench:
 
     async def run(self, scenario: Scenario, profiler: cProfile.Profile | None = None) -> Measured:
         assert self.session is not None
-        control, emulator = self.servers["fake"]["control_url"], self.servers["emulator"]["control_url"]
+        control, generators = self.servers["fake"]["control_url"], self.servers["emulator"]["control_urls"]
         channels, self.channels = self.channels[: scenario.streams], self.channels[scenario.streams :]
         prompts = [scenario.prompt(i) for i in range(scenario.streams)]
         warnings_before = Counter(self.warnings.counts)
         calls_before = len(self.trace.calls)
         cpu, wall = time.process_time(), time.monotonic()
-        async with self.session.post(f"{emulator}/bench/clear") as r:
-            r.raise_for_status()
+        for generator in generators:
+            async with self.session.post(f"{generator}/bench/clear") as r:
+                r.raise_for_status()
         if profiler is not None:
             profiler.enable()
-        start = {"prompts": prompts, "channels": channels, "kind": scenario.kind}
+        start = {"prompts": prompts, "channels": channels, "kind": scenario.kind, "spread": scenario.spread}
         async with self.session.post(f"{control}/bench/start", json=start) as r:
             run = (await r.json())["run"]
         wait = {"run": str(run), "timeout": str(FINISH_TIMEOUT)}
@@ -88,8 +89,7 @@ class Bench:
         peak, rss = peak_rss_mib(), current_rss_mib()
         async with self.session.get(f"{control}/bench/results", params={"run": str(run)}) as r:
             results = await r.json()
-        async with self.session.get(f"{emulator}/bench/sends", params={"until": str(wall_end)}) as r:
-            emulated = await r.json()
+        emulated = await self._sends(generators, wall_end)
         results["sends"] = emulated.pop("sends")
         answers, unmatched = match_answers(scenario, results)
         lags, own_lags = self.monitor.between(wall, wall_end)
@@ -114,6 +114,19 @@ class Bench:
             first_edits=first_edits,
             warnings=self.warnings.counts - warnings_before,
         )
+
+    async def _sends(self, generators: list[str], until: float) -> dict[str, Any]:
+        """Every generator's sends since it was cleared, with their CPU in all and their worst lag."""
+        assert self.session is not None
+        merged: dict[str, Any] = {"sends": {}, "cpu": 0.0, "wall": 0.0, "lag": {"max": 0.0, "p99": 0.0}}
+        for generator in generators:
+            async with self.session.get(f"{generator}/bench/sends", params={"until": str(until)}) as r:
+                part = await r.json()
+            merged["sends"].update(part["sends"])
+            merged["cpu"] += part["cpu"]
+            merged["wall"] = max(merged["wall"], part["wall"])
+            merged["lag"] = {key: max(merged["lag"][key], part["lag"][key]) for key in ("max", "p99")}
+        return merged
 
 
 def match_answers(scenario: Scenario, results: dict[str, Any]) -> tuple[list[Answer], int]:

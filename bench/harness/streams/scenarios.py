@@ -13,6 +13,8 @@ class Scenario:
     length: int
     delay: float
     kind: str = "chat"  # "chat": /chat in a channel of its own; "conversation": a message mentioning the bot there
+    spread: float = 0.0  # seconds over which the questions arrive, evenly (0: all at once)
+    lean: bool = False  # served by the lean load generators (`bench.harness.sse_server`) rather than the emulator
 
     def prompt(self, index: int) -> str:
         return f"{self.tag(index)} [emu:length={self.length}][emu:delay={self.delay}]"
@@ -30,5 +32,6 @@ SCENARIOS = {
     "short-30": Scenario("short30", "30 short answers at once (80 chunks, 20 ms apart)", 30, 450, 0.02),
     "channels-30": Scenario("ch30", "30 channel conversations at once", 30, 900, 0.011, "conversation"),
     "channel-long": Scenario("chlong", "1 channel answer, 6,000 characters", 1, 6000, 0.011, "conversation"),
+    "1000": Scenario("s1000", "1,000 concurrent streams (asked over 5 s)", 1000, 1800, 0.05, spread=5.0, lean=True),
 }
 PROFILED = Scenario("prof", "300 concurrent streams, under cProfile", 300, 1800, 0.03)
