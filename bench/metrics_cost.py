@@ -1,5 +1,5 @@
 """What the metrics cost: the streaming benchmark's bot CPU per 1,000 chunks with METRICS_PORT unset and set, in one
-run, on the same fake Discord and emulator processes (`bench/stream.py`'s, whose measurement this reuses).
+run, on the same fake Discord and emulator processes (those of `bench/stream.py`, whose measurement this reuses).
 
 Each run starts a bot of its own in this process, warms it up, measures its idle CPU, runs one scenario (by default
 300 concurrent streams) and closes it; runs alternate off, on, on, off, ... so that a drift of the machine falls on
@@ -27,19 +27,12 @@ if str(REPO_ROOT) not in sys.path:  # `python bench/metrics_cost.py` from a clon
 
 import aiohttp  # noqa: E402
 
-from bench.stream import (  # noqa: E402
-    IDLE_SECONDS,
-    SCENARIOS,
-    WARM_UP,
-    Bench,
-    LagMonitor,
-    RestTrace,
-    Scenario,
-    bench_settings,
-    start_server,
-    stop_server,
-)
-from bot.app.client import FusionBot, point_discord_at  # noqa: E402
+from bench.harness.botrun import RestTrace, bench_settings, running_bot  # noqa: E402
+from bench.harness.lag import LagMonitor  # noqa: E402
+from bench.harness.servers import running_servers  # noqa: E402
+from bench.harness.streams.measure import IDLE_SECONDS, Bench  # noqa: E402
+from bench.harness.streams.scenarios import SCENARIOS, WARM_UP, Scenario  # noqa: E402
+from bench.harness.tables import runs_and_median, verdict  # noqa: E402
 from bot.runtime import run  # noqa: E402
 
 TARGET_RATIO = 1.05
@@ -58,37 +51,27 @@ while not stop.wait(float(sys.argv[2])):
 async def one_run(servers: dict[str, Any], scenario: Scenario, metrics: bool, data_dir: str) -> float:
     """A fresh bot, warmed up, running `scenario` once; its CPU per 1,000 chunks in ms, net of its idle CPU."""
     settings = bench_settings(servers, data_dir, metrics_port=0 if metrics else None)
-    point_discord_at(settings.discord_api_base, settings.discord_gateway_url)
-    bot = FusionBot(settings, guild_ready_timeout=0.05)
     trace, monitor = RestTrace(), LagMonitor()
-    assert bot.http.http_trace is not None
-    for name in ("on_request_start", "on_request_headers_sent", "on_request_end"):
-        getattr(bot.http.http_trace, name).extend(getattr(trace.config, name))
-    bench = Bench(servers, bot, monitor, trace)
-    await bot.login(servers["fake"]["token"])
-    connect = asyncio.create_task(bot.connect(), name="discord.py connect()")
     scraper = None
-    try:
-        await bot.wait_until_ready()
-        if bot.health is not None:
-            url = f"http://127.0.0.1:{bot.health.port}/metrics"
-            scraper = await asyncio.create_subprocess_exec(
-                sys.executable, "-c", SCRAPER, url, str(SCRAPE_INTERVAL), stdin=asyncio.subprocess.PIPE
-            )
-        async with aiohttp.ClientSession() as session:
-            bench.session = session
+    async with running_bot(settings, trace) as bot, aiohttp.ClientSession() as session:
+        bench = Bench(servers, bot, monitor, trace)
+        bench.session = session
+        try:
+            if bot.health is not None:
+                url = f"http://127.0.0.1:{bot.health.port}/metrics"
+                scraper = await asyncio.create_subprocess_exec(
+                    sys.executable, "-c", SCRAPER, url, str(SCRAPE_INTERVAL), stdin=asyncio.subprocess.PIPE
+                )
             monitor.start()
             await bench.run(WARM_UP)
             await bench.measure_idle(IDLE_SECONDS)
             measured = await bench.run(scenario)
             await monitor.stop()
-    finally:
-        if scraper is not None:
-            assert scraper.stdin is not None
-            scraper.stdin.close()
-            await asyncio.wait_for(scraper.wait(), timeout=15)
-        await bot.close()
-        await asyncio.wait([connect], timeout=10)
+        finally:
+            if scraper is not None:
+                assert scraper.stdin is not None
+                scraper.stdin.close()
+                await asyncio.wait_for(scraper.wait(), timeout=15)
     servers["fake"]["channels"] = bench.channels  # what this run left for the next
     chunks = sum(answer.chunks for answer in measured.answers)
     if measured.unfinished or not chunks:
@@ -114,25 +97,14 @@ def main() -> None:
     scenario = SCENARIOS[args.streams]
     started = time.monotonic()
     channels = 2 * args.repeat * (WARM_UP.streams + scenario.streams)
-    fake, fake_ready = start_server("fake", "--channels", str(channels))
-    try:
-        emulator, emulator_ready = start_server("emulator")
-    except BaseException:
-        stop_server(fake)
-        raise
     print(f"## Metrics cost: {scenario.title}, {args.repeat} runs each, off and on alternating\n")
-    try:
-        with tempfile.TemporaryDirectory(prefix="fusionbot-bench-") as data_dir:
-            servers = {"fake": fake_ready, "emulator": emulator_ready}
-            figures = run(run_all(servers, scenario, max(1, args.repeat), data_dir))
-    finally:
-        stop_server(emulator)
-        stop_server(fake)
+    with running_servers(channels) as (servers, _), tempfile.TemporaryDirectory(prefix="fusionbot-bench-") as data_dir:
+        figures = run(run_all(servers, scenario, max(1, args.repeat), data_dir))
     off, on = statistics.median(figures[False]), statistics.median(figures[True])
     ratio = on / off
-    verdict = "PASS" if ratio <= TARGET_RATIO else "MISS"
-    print(f"\nmedian: off {off:.1f} ms, on {on:.1f} ms per 1,000 chunks")
-    print(f"on / off: {ratio:.3f} (target <= {TARGET_RATIO}) {verdict}")
+    print(f"\nmetrics off: {runs_and_median(figures[False])} per 1,000 chunks")
+    print(f"metrics on: {runs_and_median(figures[True])} per 1,000 chunks")
+    print(f"on / off: {ratio:.3f} (target <= {TARGET_RATIO}) {verdict(ratio <= TARGET_RATIO)}")
     print(f"Total runtime: {time.monotonic() - started:.1f} s")
 
 

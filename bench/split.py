@@ -25,6 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # `python bench/split.py` from a clone that is not pip-installed
     sys.path.insert(0, str(REPO_ROOT))
 
+from bench.harness.cpu import reference_line  # noqa: E402
 from bot.core.chunking import DISCORD_MESSAGE_LIMIT, split_bounded, split_message  # noqa: E402
 
 SEED = 20240611
@@ -126,7 +127,7 @@ def report(args: argparse.Namespace, rows: list[Row]) -> None:
     renders = len(grow("x" * args.length, args.step))
     print(
         f"Split benchmark: answers grown to {args.length} characters by {args.step} at a time ({renders} renders), "
-        f"median of {args.runs} runs; Python {sys.version.split()[0]}\n"
+        f"median of {args.runs} runs; Python {sys.version.split()[0]}; {reference_line()}\n"
     )
     print("| shape | form | total ms | µs per render | µs for the last render | parts of the whole answer |")
     print("|---|---|---|---|---|---|")

@@ -24,7 +24,7 @@ class SlowTarget:
         self.returned_at: list[float] = []
         self.files: dict[int, list[discord.File]] = {}  # the files each part was last shown with
 
-    bucket = "/webhooks/1/token"
+    bucket = new_part_bucket = "webhook:1/token"
 
     @property
     def message_ids(self) -> list[int]:
@@ -142,7 +142,7 @@ async def test_edits_wait_for_the_buckets_pace_but_the_final_text_does_not() -> 
     await asyncio.wait_for(reply.finish("final"), timeout=5)
 
     assert [content for _, content in target.shows] == ["first" + GENERATING_MARKER, "final"]
-    assert asked == ["/webhooks/1/token"]
+    assert asked == ["webhook:1/token"]
 
 
 async def test_the_reply_wants_text_only_when_it_could_show_it_at_once() -> None:
@@ -233,3 +233,22 @@ async def test_parts_shown_in_one_render_are_a_moment_apart() -> None:
     assert len(target.parts) == 2
     gap = target.started_at[1] - target.returned_at[0]
     assert gap >= FINAL_TEXT_GAP * 0.9, "the first part's request may have spent the window"
+
+
+async def test_a_new_part_waits_while_its_bucket_has_only_the_room_left_but_the_final_text_takes_it() -> None:
+    target = SlowTarget()
+    for _ in range(200):
+        target.release.release()
+    room = True
+    reply = StreamingReply(target, has_room=lambda bucket: room)
+    reply.start()
+    text = "".join(f"Paragraph {i}. " + "word " * 60 + "\n\n" for i in range(20))  # about 4 messages
+    room = False  # the bucket new messages are created in has only the room for the bot's others left
+    for end in range(0, len(text), 500):
+        reply.update(text[:end])
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.01)
+    assert len(target.parts) == 1  # the first message exists; its continuations wait, its text still grows
+    assert len(target.parts[0]) > 1500
+    await reply.finish(text)
+    assert join_parts(target.parts) == text  # the end is shown whole

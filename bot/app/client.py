@@ -24,7 +24,7 @@ from bot.app.answers import ReplyViews, streamed_answers
 from bot.app.health import HealthServer, Monitored
 from bot.app.i18n import FusionTranslator, translate
 from bot.app.instruments import CONTEXT_EVENTS, count_discord_requests, gateway_shards, in_log_context
-from bot.app.ratelimits import RateLimitWatch
+from bot.app.ratelimits import GlobalLimit, RateLimitWatch
 from bot.app.sharding import identify_in_turn
 from bot.app.streaming import ReplyTarget
 from bot.config import Settings
@@ -125,7 +125,8 @@ class FusionBot(commands.Bot):
         clock: Callable[[], float] = time.time,
         **options: object,
     ) -> None:
-        self.rate_limits = RateLimitWatch()
+        self.global_limit = GlobalLimit()
+        self.rate_limits = RateLimitWatch(self.global_limit)
         self.metrics = services.metrics if services is not None else new_metrics(settings)
         trace = self.rate_limits.trace_config()
         count_discord_requests(trace, self.metrics, settings.discord_api_base)
@@ -142,6 +143,9 @@ class FusionBot(commands.Bot):
         )
         self.settings = settings
         self._extensions = extensions
+        # Every bot-authenticated request goes through discord.py's `request`; kept within the global limit there,
+        # a burst (30 conversations starting at once) waits a moment instead of being refused with a 429.
+        self.http.request = self.global_limit.limited(self.http.request)  # type: ignore[method-assign]
         # The bot never reads message edits, yet with the message intents Discord sends a MESSAGE_UPDATE for every
         # edit of every streamed answer, and discord.py builds a Message from each: at 300 answers at once that was a
         # third of the bot's CPU. The parsers table is discord.py's own dispatch by event name.
@@ -244,6 +248,8 @@ class FusionBot(commands.Bot):
             target_for,
             views,
             pace=self.rate_limits.pace,
+            has_room=self.rate_limits.has_room,
+            claim=self.rate_limits.claim,
             max_parts=self.settings.max_answer_messages,
             locale=locale,
             on_shown=self.metrics.answer_edit,

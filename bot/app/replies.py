@@ -11,12 +11,17 @@ from collections.abc import Sequence
 
 import discord
 
+from bot.app.ratelimits import bucket_key
+
 log = logging.getLogger(__name__)
 
 EDITABLE_FOR = datetime.timedelta(minutes=55)  # Discord limits edits of messages older than an hour
 # An interaction's token works for 15 minutes; past this, its messages are edited through the channel instead.
 TOKEN_TRUSTED_FOR = datetime.timedelta(minutes=14)
 TYPING_LIMIT_SECONDS = 120.0  # the longest the bot shows itself typing before an answer's first text
+# The bot shows itself typing only when an answer's first text is this late: most come sooner, and each typing
+# request counts in the bot's global rate limit, which many conversations at once share with their answers.
+TYPING_AFTER_SECONDS = 1.0
 
 
 def still_editable(message_ids: Sequence[int]) -> bool:
@@ -90,6 +95,7 @@ class InteractionReply(_ReplyMessages):
         super().__init__()
         self._interaction = interaction
         self._deferred_id = deferred_id  # the deferred response's message, shown "thinking" until the first text
+        self._webhook_bucket = bucket_key("PATCH", f"/webhooks/{interaction.application_id}/{interaction.token}")
 
     @property
     def message_ids(self) -> list[int]:
@@ -98,8 +104,14 @@ class InteractionReply(_ReplyMessages):
     @property
     def bucket(self) -> str:
         if self._token_expiring():
-            return f"/channels/{self._interaction.channel_id}"
-        return f"/webhooks/{self._interaction.application_id}/{self._interaction.token}"
+            return channel_bucket(self._interaction.channel_id or 0, "PATCH")
+        return self._webhook_bucket
+
+    @property
+    def new_part_bucket(self) -> str:
+        if self._token_expiring():
+            return channel_bucket(self._interaction.channel_id or 0, "POST")
+        return self._webhook_bucket
 
     def _token_expiring(self) -> bool:
         """Whether the interaction's token is about to stop working, and its messages are edited as the channel's."""
@@ -146,8 +158,8 @@ class ChannelReply(_ReplyMessages):
     """A reply made of plain channel messages: new ones, or existing ones reused (an answer regenerated).
 
     With `reply_to`, the first message is a Discord reply to that message, which pings its author only with
-    `ping_author`; with `typing`, the channel shows the bot typing until the first message appears (at most
-    `TYPING_LIMIT_SECONDS`). Call `close` when done.
+    `ping_author`; with `typing`, the channel shows the bot typing from `TYPING_AFTER_SECONDS` on until the first
+    message appears (at most `TYPING_LIMIT_SECONDS`). Call `close` when done.
     """
 
     def __init__(
@@ -172,6 +184,7 @@ class ChannelReply(_ReplyMessages):
 
     async def _type(self) -> None:
         try:
+            await asyncio.sleep(TYPING_AFTER_SECONDS)
             async with asyncio.timeout(TYPING_LIMIT_SECONDS), self._channel.typing():
                 await asyncio.Future()  # until cancelled by the first message, or the time limit
         except (TimeoutError, discord.HTTPException) as error:
@@ -179,7 +192,11 @@ class ChannelReply(_ReplyMessages):
 
     @property
     def bucket(self) -> str:
-        return f"/channels/{getattr(self._channel, 'id', 0)}"
+        return channel_bucket(getattr(self._channel, "id", 0), "PATCH")
+
+    @property
+    def new_part_bucket(self) -> str:
+        return channel_bucket(getattr(self._channel, "id", 0), "POST")
 
     async def _create(
         self, content: str, view: discord.ui.View | None, files: Sequence[discord.File], embeds: Sequence[discord.Embed]
@@ -196,3 +213,8 @@ class ChannelReply(_ReplyMessages):
         )
         self.close()
         return sent
+
+
+def channel_bucket(channel_id: int, method: str) -> str:
+    """The bucket of editing (PATCH) or creating (POST) a message in a channel."""
+    return bucket_key(method, f"/channels/{channel_id}/messages" + ("/0" if method == "PATCH" else ""))

@@ -53,6 +53,11 @@ class ReplyTarget(Protocol):
         """The rate-limit bucket its edits fall in (see `bot.app.ratelimits.bucket_key`)."""
         ...
 
+    @property
+    def new_part_bucket(self) -> str:
+        """The rate-limit bucket creating its next part falls in."""
+        ...
+
     async def show(
         self,
         index: int,
@@ -106,6 +111,10 @@ class StreamingReply:
     live_view: discord.ui.View | None = None
     limit: int = DISCORD_MESSAGE_LIMIT
     pace: Callable[[str], float] = lambda bucket: 0.0  # seconds to wait after an edit (see bot.app.ratelimits)
+    has_room: Callable[[str], bool] = lambda bucket: True  # whether a live request leaves the bucket's room
+    claim: Callable[[str], float] = lambda bucket: (
+        0.0
+    )  # 0: a live request may go (its place taken), or how long to wait
     marker: str = GENERATING_MARKER
     max_parts: int = DEFAULT_MAX_PARTS
     locale: str | None = None  # of the reader, for the bot's own notes
@@ -116,6 +125,7 @@ class StreamingReply:
     first_text_at: float | None = None  # the event loop's time when a message of it was first created or edited
     _text: str = ""
     _journaled_at: float = float("-inf")
+    _journaled_ids: list[int] = field(default_factory=list)
     _live_failures: int = 0
     _final: _Render | None = None
     _shown: list[_Shown] = field(default_factory=list)
@@ -205,16 +215,21 @@ class StreamingReply:
         self._wake.clear()
 
     async def _wait_for_turn(self) -> None:
-        """Pause as the bucket's pace asks, so edits spread over the window; the final text waits at most
-        `FINAL_TEXT_GAP` of it."""
+        """Pause as the bucket's pace asks, so edits spread over the window, then until the next live edit has its
+        place in the bot's global limit; the final text waits at most `FINAL_TEXT_GAP` of it."""
         # A little jitter keeps answers started together from editing in lockstep (one burst of work per window).
         delay = self.pace(self.target.bucket) * random.uniform(0.8, 1.2)
-        if delay > 0:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._finishing.wait()
-                    # A short pace may be the margin past a window the last edit spent (`ratelimits`): keep that.
-                    await asyncio.sleep(FINAL_TEXT_GAP)
+        while True:
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._finishing.wait()
+                        # A short pace may be the margin past a window the last edit spent (`ratelimits`): keep that.
+                        await asyncio.sleep(FINAL_TEXT_GAP)
+                        return
+            delay = self.claim(self.target.bucket)
+            if delay <= 0:
+                return
 
     def _parts(self, render: _Render, *, final: bool) -> tuple[list[str], Sequence[discord.File]]:
         """The messages `render` takes, and the files of the last one (with the whole text, past `max_parts`)."""
@@ -246,10 +261,12 @@ class StreamingReply:
             attached = (files, render.embeds) if last else ((), ())
             if index < len(self._shown) and self._shown[index] == wanted and not any(attached):
                 continue
-            if requests:  # the previous part's request may have spent the window: see `_wait_for_turn`
-                await asyncio.sleep(min(self.pace(self.target.bucket), FINAL_TEXT_GAP))
             if index > len(self._shown):  # an earlier part could not be created: this one cannot follow it yet
                 return False
+            if index == len(self._shown) and index and not final and not self.has_room(self.target.new_part_bucket):
+                break  # the next part waits for a later render, leaving the bucket's room to the bot's others
+            if requests:  # the previous part's request may have spent the window: see `_wait_for_turn`
+                await asyncio.sleep(FINAL_TEXT_GAP)
             done = await self._show(index, wanted, *attached, attempts=FINAL_ATTEMPTS if final else 1)
             if done and self.on_shown is not None:
                 self.on_shown(final)
@@ -312,8 +329,10 @@ class StreamingReply:
                     await self._finishing.wait()
 
     async def _journal_messages(self) -> None:
-        if self.journal is not None:
-            await self.journal.messages(self.target.message_ids)
+        ids = self.target.message_ids
+        if self.journal is not None and ids != self._journaled_ids:  # a deferred response filled: the same message
+            self._journaled_ids = list(ids)
+            await self.journal.messages(ids)
 
     async def _journal_text(self) -> None:
         now = asyncio.get_running_loop().time()

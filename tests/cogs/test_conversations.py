@@ -53,9 +53,27 @@ async def test_a_mention_gets_a_streamed_reply_with_the_speakers_name(
     assert reply.reference_id == question.id
     assert 'You said: "tester: hello bot"' in reply.content
     assert len(reply.versions) > 1  # created, then edited as the answer grew
-    typing_at = [at for channel, at in fake.typing_events if channel == fake.channel_id]
-    assert typing_at and typing_at[0] < reply.versions[0].at  # typing shown before the first text
     assert prompts(emulator) == ["tester: hello bot"]
+    assert_discord_was_happy(fake)
+
+
+async def test_the_bot_shows_itself_typing_while_an_answer_is_slow_to_begin(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    async with start_bot():
+        await fake.send_user_message(fake.channel_id, fake.user_id, "quick", mentions=[fake.bot_user_id])
+        [quick] = await answered(fake, fake.channel_id)
+        slow_channel = fake.add_channel("slow")
+        await fake.send_user_message(
+            slow_channel, fake.user_id, "slow [emu:stall-start=1.5]", mentions=[fake.bot_user_id]
+        )
+        [slow] = await answered(fake, slow_channel)
+
+    typing_in = {channel for channel, _ in fake.typing_events}
+    assert fake.channel_id not in typing_in  # its text came within the second: no typing request spent
+    typing_at = [at for channel, at in fake.typing_events if channel == slow_channel]
+    assert typing_at and typing_at[0] < slow.versions[0].at  # typing shown before the first text
+    assert quick.content and slow.content
     assert_discord_was_happy(fake)
 
 

@@ -7,8 +7,8 @@ wall clock, `clock_timestamp()`) are moved onto it by the difference between the
 
 - The emulator is `bot.emulator`'s app with a middleware that keeps, for each answer naming a picture URL, the
   request's last message, the URL, and when the request came and when it was answered; `GET /bench/draws` returns
-  them with the app's own `most_drawing_at_once`. In a child process (`python -m bench._cluster --picture-delay S`),
-  or in this one (`in_process_emulator`).
+  them with the app's own `most_drawing_at_once`. In a child process
+  (`python -m bench.harness.draws.processes --picture-delay S`), or in this one (`in_process_emulator`).
 - The bot processes get the one-process run's settings as environment variables, with `SHARD_COUNT=N`, `SHARD_IDS=i`
   and the schema's URL; each logs to a file, whose warnings and errors go to the notes.
 - The queue's times come from the database: once the bots have migrated the schema, a trigger on `picture_queue`
@@ -40,7 +40,9 @@ import asyncpg
 from aiohttp import web
 from yarl import URL
 
-from bench._draw_helpers import REFUSED, DrawRecord, judge, url_stem
+from bench.harness.children import REPO_ROOT, stop_async_child
+from bench.harness.cpu import processes_cpu
+from bench.harness.draws.records import REFUSED, DrawRecord, judge, url_stem
 from bot.app.sharding import IDENTIFY_INTERVAL
 from bot.config import Settings
 from bot.core.draw.options import DRAWING_REQUEST
@@ -48,7 +50,6 @@ from bot.emulator import EmulatorConfig, create_app, drawn_picture, most_drawing
 from tests.fake_discord import FakeDiscord
 from tests.postgres import fresh_schema
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 CHILD_START_TIMEOUT = 30.0
 CHILD_STOP_TIMEOUT = 30.0  # a bot process lets go of its shard and its database connections
 DRAWS_PATH = "/bench/draws"
@@ -152,7 +153,7 @@ async def in_process_emulator(picture_delay: float) -> AsyncIterator[Emulator]:
 async def child_emulator(picture_delay: float) -> AsyncIterator[Emulator]:
     """This module's emulator on a free port in a child process, stopped (SIGINT) when the block ends."""
     child = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "bench._cluster", "--picture-delay", str(picture_delay)),
+        *(sys.executable, "-m", "bench.harness.draws.processes", "--picture-delay", str(picture_delay)),
         stdout=asyncio.subprocess.PIPE,
         cwd=REPO_ROOT,
     )
@@ -165,18 +166,7 @@ async def child_emulator(picture_delay: float) -> AsyncIterator[Emulator]:
         async with aiohttp.ClientSession() as session:
             yield ChildEmulator(url, session, f"in a child process (pid {child.pid})")
     finally:
-        await stop_child(child, signal.SIGINT)
-
-
-async def stop_child(child: asyncio.subprocess.Process, how: signal.Signals) -> None:
-    if child.returncode is not None:
-        return
-    child.send_signal(how)
-    try:
-        await asyncio.wait_for(child.wait(), CHILD_STOP_TIMEOUT)
-    except TimeoutError:
-        child.kill()
-        await child.wait()
+        await stop_async_child(child, signal.SIGINT, CHILD_STOP_TIMEOUT)
 
 
 def note_draws(records: Sequence[DrawRecord], drawn: Sequence[Drawn], fetches: dict[str, tuple[float, float]]) -> None:
@@ -216,13 +206,7 @@ class Bots:
 
     def cpu(self) -> float | None:
         """User and system seconds of the bot processes so far (None: the bot is this process)."""
-        if not self.pids:
-            return None
-        ticks = 0
-        for pid in self.pids:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the whole line)
-        return ticks / os.sysconf("SC_CLK_TCK")
+        return processes_cpu(self.pids) if self.pids else None
 
 
 def bot_settings(fake: FakeDiscord, emulator_url: str, max_concurrent: int, per_server: int) -> dict[str, str]:
@@ -269,7 +253,9 @@ async def running_cluster(
                 await instrument_schema(dsn)
                 yield bots
             finally:
-                await asyncio.gather(*(stop_child(child, signal.SIGTERM) for child in children))
+                await asyncio.gather(
+                    *(stop_async_child(child, signal.SIGTERM, CHILD_STOP_TIMEOUT) for child in children)
+                )
                 bots.notes += [f"bot process {i} exited with {c.returncode}" for i, c in enumerate(children)]
                 bots.notes += log_notes(Path(folder))
         await read_queue_times(dsn, records)

@@ -1,21 +1,24 @@
-"""The servers of `bench/stream.py`, each in a process of its own: the fake Discord, and the fusion emulator.
+"""The servers of the streaming benchmarks (`bench/stream.py`), each in a process of its own: the fake Discord, and
+the fusion emulator.
 
 Kept apart from the bot so that the bot's process does nothing but run the bot (and the benchmark's driver): its CPU
 time and memory are then the bot's own. The fake and the emulator are apart from each other too, so that the
 emulator preparing hundreds of answers at once does not hold up the fake applying the bot's edits. Each prints one
-JSON line (its URLs, and for the fake the token, channel ids and the interaction-webhook rate limit) on stdout,
+JSON line (its URLs, and for the fake the token, channel ids and its rate limits) on stdout,
 then serves on 127.0.0.1 until stdin closes or SIGTERM. Each measures its own event-loop lag, so the benchmark can
 tell a slow bot from a slow harness. Control API:
 
-    fake      POST /bench/start    {"prompts": [...], "channels": [...]}: one /chat per prompt there -> {"run": id}
+    fake      POST /bench/start    {"prompts": [...], "channels": [...], "kind": "chat", "spread": S}: one /chat
+                                   per prompt there, or ("kind": "conversation") a member's message mentioning
+                                   the bot, evenly over S seconds -> {"run": id}
               GET  /bench/wait     ?run=ID&timeout=S: until every answer of the run is finished
               GET  /bench/results  ?run=ID: every reply message's versions (monotonic `at`, content), what the fake
                                    counted during the run, its CPU time and event-loop lag
     emulator  POST /bench/clear    forget the events sent so far; start counting CPU time and lag afresh
               GET  /bench/sends    the events sent since (monotonic `at`, text piece) per answer, CPU time, lag
 
-    python bench/_stream_servers.py fake --channels 400
-    python bench/_stream_servers.py emulator
+    python -m bench.harness.servers fake --channels 400
+    python -m bench.harness.servers emulator
 """
 
 from __future__ import annotations
@@ -24,61 +27,42 @@ import argparse
 import asyncio
 import contextlib
 import json
-import signal
-import sys
-import threading
+import subprocess
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+from aiohttp import web
 
-from aiohttp import web  # noqa: E402
-
-from bot.emulator import EmulatorConfig, create_app, run_emulator  # noqa: E402
-from bot.emulator.app import STATE_KEY  # noqa: E402
-from tests.fake_discord import FakeDiscord, FakeMessage  # noqa: E402
-from tests.fake_discord.state import FakeInteraction  # noqa: E402
+from bench.harness.children import serve_control, start_child, stop_child
+from bench.harness.lag import LagMonitor
+from bot.emulator import EmulatorConfig, create_app, run_emulator
+from bot.emulator.app import STATE_KEY
+from tests.fake_discord import FakeDiscord, FakeMessage
+from tests.fake_discord.state import FakeInteraction
 
 POLL_SECONDS = 0.05
-LAG_INTERVAL = 0.01
 FINISHED_BUTTON = '"chat:regen:'  # the Regenerate button is put on the last part by the final render only
-
-
-class LagMonitor:
-    """How late a task sleeping `LAG_INTERVAL` over and over wakes: (monotonic time, lateness) samples."""
-
-    def __init__(self) -> None:
-        self.samples: list[tuple[float, float]] = []
-
-    async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            before = loop.time()
-            await asyncio.sleep(LAG_INTERVAL)
-            after = loop.time()
-            self.samples.append((after, max(0.0, after - before - LAG_INTERVAL)))
-
-    def summary(self, start: float, end: float) -> dict[str, float]:
-        lags = sorted(lag for at, lag in self.samples if start <= at <= end) or [0.0]
-        return {"max": lags[-1], "p99": lags[min(len(lags) - 1, round(0.99 * (len(lags) - 1)))]}
-
-    def forget_before(self, start: float) -> None:
-        self.samples = [(at, lag) for at, lag in self.samples if at >= start]
 
 
 # --- the fake Discord ------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Asked:
+    """One question of a run: a /chat (`interaction`), or a member's message mentioning the bot (None)."""
+
+    prompt: str
+    channel_id: int
+    dispatched_at: float
+    interaction: FakeInteraction | None = None
+
+
 @dataclass
 class Run:
-    interactions: list[FakeInteraction]
-    prompts: list[str]
+    asked: list[Asked]
     stats_before: dict[str, Any]
     cpu_before: float
     started: float
@@ -87,15 +71,20 @@ class Run:
     unfinished: set[int] = field(default_factory=set)
 
 
-def reply_messages(fake: FakeDiscord, interaction: FakeInteraction) -> list[FakeMessage]:
+def reply_messages(fake: FakeDiscord, asked: Asked) -> list[FakeMessage]:
+    """The messages the answer is shown in: the interaction's response and follow-ups, or (each channel being asked
+    once) the bot's messages in the channel."""
+    interaction = asked.interaction
+    if interaction is None:
+        return [message for message in fake.messages_in(asked.channel_id) if message.author_id == fake.bot_user_id]
     if interaction.original_message_id is None:
         return []
     ids = [interaction.original_message_id, *interaction.followup_ids]
     return [fake.state.messages[i] for i in ids if i in fake.state.messages]
 
 
-def is_finished(fake: FakeDiscord, interaction: FakeInteraction) -> bool:
-    messages = reply_messages(fake, interaction)
+def is_finished(fake: FakeDiscord, asked: Asked) -> bool:
+    messages = reply_messages(fake, asked)
     return bool(messages) and FINISHED_BUTTON in json.dumps(messages[-1].components)
 
 
@@ -146,24 +135,35 @@ class FakeControl:
     async def start(self, request: web.Request) -> web.Response:
         body = await request.json()
         prompts, channels = body["prompts"], body["channels"]
+        ask = self._ask_in_channel if body.get("kind") == "conversation" else self._ask_with_chat
+        spread = float(body.get("spread", 0.0)) / max(1, len(prompts))
         before, cpu, started = stats_snapshot(self.fake), time.process_time(), time.monotonic()
         self.monitor.forget_before(started)
-        handles = await asyncio.gather(
-            *(
-                self.fake.slash_command("chat", {"prompt": prompt}, channel_id=channel, timeout=30)
-                for prompt, channel in zip(prompts, channels, strict=True)
-            )
-        )
-        interactions = [handle.record for handle in handles]
+
+        async def ask_in_turn(index: int, prompt: str, channel: int) -> Asked:
+            await asyncio.sleep(max(0.0, started + index * spread - time.monotonic()))
+            return await ask(prompt, channel)
+
+        pairs = enumerate(zip(prompts, channels, strict=True))
+        asked = await asyncio.gather(*(ask_in_turn(index, prompt, channel) for index, (prompt, channel) in pairs))
         run_id = len(self.runs) + 1
-        self.runs[run_id] = Run(interactions, prompts, before, cpu, started, unfinished=set(range(len(handles))))
+        self.runs[run_id] = Run(list(asked), before, cpu, started, unfinished=set(range(len(asked))))
         return web.json_response({"run": run_id})
+
+    async def _ask_with_chat(self, prompt: str, channel: int) -> Asked:
+        handle = await self.fake.slash_command("chat", {"prompt": prompt}, channel_id=channel, timeout=30)
+        return Asked(prompt, channel, handle.record.dispatched_at or time.monotonic(), handle.record)
+
+    async def _ask_in_channel(self, prompt: str, channel: int) -> Asked:
+        sent_at = time.monotonic()
+        await self.fake.send_user_message(channel, self.fake.user_id, prompt, mentions=[self.fake.bot_user_id])
+        return Asked(prompt, channel, sent_at)
 
     async def wait(self, request: web.Request) -> web.Response:
         run = self.runs[int(request.query["run"])]
         deadline = time.monotonic() + float(request.query.get("timeout", "120"))
         while run.unfinished and time.monotonic() < deadline:
-            run.unfinished = {i for i in run.unfinished if not is_finished(self.fake, run.interactions[i])}
+            run.unfinished = {i for i in run.unfinished if not is_finished(self.fake, run.asked[i])}
             if run.unfinished:
                 await asyncio.sleep(POLL_SECONDS)
         if run.cpu_after is None:
@@ -173,18 +173,18 @@ class FakeControl:
     async def results(self, request: web.Request) -> web.Response:
         run = self.runs[int(request.query["run"])]
         answers = []
-        for interaction, prompt in zip(run.interactions, run.prompts, strict=True):
+        for asked in run.asked:
             messages = [
                 {"id": message.id, "versions": [(version.at, version.content) for version in message.versions]}
-                for message in reply_messages(self.fake, interaction)
+                for message in reply_messages(self.fake, asked)
             ]
+            interaction = asked.interaction
             answers.append(
                 {
-                    "prompt": prompt,
-                    "token": interaction.token,
-                    "channel_id": interaction.channel_id,
-                    "dispatched_at": interaction.dispatched_at,
-                    "callback_at": interaction.callback.at if interaction.callback else None,
+                    "prompt": asked.prompt,
+                    "token": interaction.token if interaction is not None else None,
+                    "channel_id": asked.channel_id,
+                    "dispatched_at": asked.dispatched_at,
                     "messages": messages,
                 }
             )
@@ -205,16 +205,18 @@ async def serve_fake(channel_count: int) -> None:
     async with FakeDiscord() as fake:
         channels = [fake.add_channel(f"bench-{i}") for i in range(channel_count)]
         control = FakeControl(fake, monitor)
-        webhook = fake.config.rate_limits["interaction_webhook"]
         ready = {
             "token": fake.token,
             "api_base": fake.api_base,
             "gateway_url": fake.gateway_url,
             "channels": channels,
-            "webhook_limit": webhook.limit,
-            "webhook_per": webhook.per,
+            "rate_limits": {kind: [rule.limit, rule.per] for kind, rule in fake.config.rate_limits.items()},
         }
-        await serve_control(control.routes(), ready, monitor)
+        monitor.start()
+        try:
+            await serve_control(control.routes(), ready)
+        finally:
+            await monitor.stop()
 
 
 # --- the emulator ----------------------------------------------------------------------------------------------------
@@ -255,37 +257,50 @@ async def serve_emulator() -> None:
     monitor = LagMonitor()
     emulator = create_app(EmulatorConfig(record_sends=True))
     async with run_emulator(app=emulator) as url:
-        await serve_control(EmulatorControl(emulator, monitor).routes(), {"emulator_url": url}, monitor)
+        monitor.start()
+        try:
+            await serve_control(EmulatorControl(emulator, monitor).routes(), {"emulator_url": url})
+        finally:
+            await monitor.stop()
 
 
-# --- both ------------------------------------------------------------------------------------------------------------
+# --- the benchmark's side ------------------------------------------------------------------------------------------
 
 
-async def serve_control(routes: list[web.RouteDef], ready: dict[str, Any], monitor: LagMonitor) -> None:
-    """Serve the control routes, announce `ready` (with `control_url`) on stdout, run until told to stop."""
-    app = web.Application(client_max_size=64 * 1024 * 1024)
-    app.add_routes(routes)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    print(json.dumps(ready | {"control_url": f"http://{host}:{port}"}), flush=True)
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    threading.Thread(target=wait_for_stdin_eof, args=(loop, stop), daemon=True).start()
-    lag = asyncio.create_task(monitor.run())
+@contextlib.contextmanager
+def running_servers(
+    channels: int, generators: int = 0, tick: float = 0.0
+) -> Iterator[tuple[dict[str, Any], dict[str, int]]]:
+    """The fake Discord (with `channels` text channels) and the emulator, each in a child process, or, with
+    `generators`, that many lean load generators sharing one port (`bench.harness.sse_server`) in the emulator's
+    place (writing an answer's events due within `tick` together): what each said when ready (the emulator's
+    `control_urls`: every generator's), and their process ids; all stopped on leaving."""
+    children: list[subprocess.Popen[str]] = []
     try:
-        await stop.wait()
+        fake, fake_ready = start_child("bench.harness.servers", "fake", "--channels", str(channels))
+        children.append(fake)
+        if generators:
+            generator, emulator_ready = start_child("bench.harness.sse_server", "--tick", str(tick))
+            children.append(generator)
+            port = str(emulator_ready["port"])
+            others = [
+                start_child("bench.harness.sse_server", "--port", port, "--tick", str(tick))
+                for _ in range(generators - 1)
+            ]
+            children += [child for child, _ in others]
+            urls = [emulator_ready["control_url"], *(ready["control_url"] for _, ready in others)]
+        else:
+            emulator, emulator_ready = start_child("bench.harness.servers", "emulator")
+            children.append(emulator)
+            urls = [emulator_ready["control_url"]]
+        pids = {"fake": fake.pid, "emulator": children[1].pid}
+        yield {"fake": fake_ready, "emulator": emulator_ready | {"control_urls": urls}}, pids
     finally:
-        lag.cancel()
-        await runner.cleanup()
+        for child in reversed(children):
+            stop_child(child)
 
 
-def wait_for_stdin_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """Stop when stdin closes: the parent is done, or went away without a word."""
-    sys.stdin.read()
-    loop.call_soon_threadsafe(stop.set)
+# --- main ------------------------------------------------------------------------------------------------------------
 
 
 def main() -> None:

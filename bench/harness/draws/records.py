@@ -1,6 +1,5 @@
-"""The parts of `bench/draw.py` that do not drive the bot: the record of each picture request, the queue's limits and
-order checked from the recorded times, the figures, timing inside the bot (in one process), and watching this
-process (the emulator and the bot processes are `bench/_cluster.py`'s).
+"""The record of each picture request of `bench/draw.py`, timing inside the bot (in one process), and the queue's
+limits and order checked from the recorded times (the emulator and the bot processes are in `processes`).
 
 All times are `time.monotonic()` seconds, the clock of the fake's message versions (not the event loop's time, which
 on uvloop is cached per loop step and counts whole milliseconds).
@@ -8,14 +7,10 @@ on uvloop is cached per loop step and counts whole milliseconds).
 
 from __future__ import annotations
 
-import asyncio
-import gc
-import math
-import statistics
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.app.client import FusionBot
 from bot.core.downloads import Picture
@@ -24,7 +19,6 @@ from bot.core.draw.queue import OnPlace
 from tests.fake_discord import Version
 
 DELIVERED, REFUSED, FAILED, WRONG, LOST = "delivered", "refused", "failed", "wrong picture", "lost"
-LAG_INTERVAL = 0.01
 
 
 @dataclass
@@ -132,56 +126,6 @@ def instrument(bot: FusionBot, records: list[DrawRecord], fetches: dict[str, tup
     downloader.fetch = timed_fetch  # type: ignore[method-assign]
 
 
-# --- watching the process --------------------------------------------------------------------------------------------
-
-
-class LagMonitor:
-    """How late a task sleeping 10 ms over and over wakes: the event loop's responsiveness during the run."""
-
-    def __init__(self) -> None:
-        self.lags: list[float] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="lag-monitor")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            before = loop.time()
-            await asyncio.sleep(LAG_INTERVAL)
-            self.lags.append(max(0.0, loop.time() - before - LAG_INTERVAL))
-
-
-class GcWatch:
-    """Times the garbage collector's full (generation 2) collections while installed: they pause everything in the
-    process, the fake's share of the heap included."""
-
-    def __init__(self) -> None:
-        self.pauses: list[float] = []
-        self._started = 0.0
-
-    def __enter__(self) -> GcWatch:
-        gc.callbacks.append(self._callback)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        gc.callbacks.remove(self._callback)
-
-    def _callback(self, phase: str, info: dict[str, int]) -> None:
-        if info.get("generation") != 2:
-            return
-        if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            self.pauses.append(time.perf_counter() - self._started)
-
-
 # --- the queue's limits and order ------------------------------------------------------------------------------------
 
 
@@ -268,57 +212,6 @@ def holding(held: Sequence[tuple[int, float, float]], server: int, at: float) ->
 
 
 # --- figures ---------------------------------------------------------------------------------------------------------
-
-
-def quantile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
-def ms(seconds: float) -> str:
-    return "n/a" if math.isnan(seconds) else f"{round(seconds * 1000)} ms"
-
-
-def in_seconds(value: float) -> str:
-    return f"{value:.2f} s"
-
-
-def spread(values: Sequence[float], unit: Callable[[float], str] = ms) -> str:
-    """p50 / p95 / max."""
-    if not values:
-        return "n/a"
-    return f"{unit(statistics.median(values))} / {unit(quantile(values, 0.95))} / {unit(max(values))}"
-
-
-@dataclass
-class Table:
-    """A markdown table: a row per figure, its measurements (one column per run: `columns`), target and results."""
-
-    columns: Sequence[str] = ("measured",)
-    rows: list[tuple[str, ...]] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-
-    def add(self, figure: str, measured: str, target: str = "", ok: bool | None = None) -> None:
-        self.rows.append((figure, measured, target, "" if ok is None else "PASS" if ok else "FAIL"))
-        if ok is False:
-            self.failed.append(figure)
-
-    @classmethod
-    def beside(cls, tables: Sequence[Table], columns: Sequence[str]) -> Table:
-        """The tables of several runs, of the same rows, as one: measurements side by side, results together."""
-        if len(tables) == 1:
-            return tables[0]
-        merged = cls(columns, failed=[f"{f} ({c})" for c, t in zip(columns, tables, strict=True) for f in t.failed])
-        for rows in zip(*(table.rows for table in tables), strict=True):
-            results = " / ".join(row[-1] for row in rows if row[-1])
-            merged.rows.append((rows[0][0], *(row[1] for row in rows), rows[0][-2], results))
-        return merged
-
-    def render(self, title: str) -> str:
-        header = ["figure", *self.columns, "target", "result"]
-        lines = [f"### {title}", "", f"| {' | '.join(header)} |", "|" + "---|" * len(header)]
-        lines += [f"| {' | '.join(row)} |" for row in self.rows]
-        return "\n".join(lines)
 
 
 def overheads(records: Iterable[DrawRecord]) -> tuple[list[float], list[float], list[float]]:
