@@ -12,7 +12,7 @@ import pytest
 
 from bot.app.client import FusionBot
 from bot.config import Settings, load_settings
-from tests.emulator_server import EmulatorServer, serve_emulator
+from tests.emulator_server import EmulatorServer
 from tests.fake_discord import FakeDiscord, running_client
 from tests.postgres import dsn, schema, server  # noqa: F401  (fixtures of the cluster tests)
 
@@ -23,12 +23,6 @@ StartBot = Callable[..., AbstractAsyncContextManager[FusionBot]]
 async def fake() -> AsyncIterator[FakeDiscord]:
     async with FakeDiscord() as fake:
         yield fake
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[EmulatorServer]:
-    async with serve_emulator() as running:
-        yield running
 
 
 @pytest.fixture

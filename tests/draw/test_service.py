@@ -27,7 +27,7 @@ from bot.core.store import Store
 from bot.emulator import drawn_picture, received_requests
 from bot.runtime import fusion_client
 from tests.draw.conftest import OpenProcess
-from tests.emulator_server import EmulatorServer, serve_emulator
+from tests.emulator_server import EmulatorServer
 
 ALICE = Requester(user_id=10, guild_id=1, channel_id=100, display_name="Alice")
 BOB = Requester(user_id=11, guild_id=1, channel_id=100, display_name="Bob")
@@ -58,12 +58,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[EmulatorServer]:
-    async with serve_emulator() as server:
-        yield server
 
 
 @pytest.fixture

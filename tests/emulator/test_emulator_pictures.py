@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -17,18 +16,6 @@ from bot.emulator.pictures import DEFAULT_HUGE_BYTES
 from tests.emulator_server import EmulatorServer, serve_emulator
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[EmulatorServer]:
-    async with serve_emulator() as server:
-        yield server
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 def body(content: str) -> dict:

@@ -28,12 +28,6 @@ async def emulator() -> AsyncIterator[Emulator]:
         yield app, url
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
 def make_body(content: str, *, stream: bool = False, history: list[str] | None = None, **fields: Any) -> dict[str, Any]:
     roles = ["user", "assistant"]
     earlier = [{"role": roles[index % 2], "content": text} for index, text in enumerate(history or [])]
