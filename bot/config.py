@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = None
     discord_api_base: str = DEFAULT_DISCORD_API_BASE
     discord_gateway_url: str = DEFAULT_DISCORD_GATEWAY_URL
+    # Requests a second this process may send on routes under Discord's global limit (50 for a bot; split it between
+    # the processes of a cluster that share a token without a REST proxy).
+    discord_global_rate_limit: int = Field(default=50, ge=1, le=10_000)
 
     fusion_api_url: str = DEFAULT_FUSION_API_URL
     fusion_api_key: SecretStr | None = None

@@ -134,16 +134,16 @@ async def test_the_global_limit_holds_a_burst_back_until_the_window_has_room() -
 
     limited = limit.limited(request)
     assert await asyncio.gather(*(limited(number) for number in range(20))) == list(range(20))
-    # Nine (nine tenths of ten) at once, the next nine a window later, and so on: never more in any window.
-    assert sent[:9] == [100.0] * 9
-    assert sent[9] == pytest.approx(100.0 + GLOBAL_WINDOW)
-    assert all(later - earlier >= GLOBAL_WINDOW - 1e-9 for earlier, later in zip(sent, sent[9:], strict=False))
+    # Ten at once, the next ten a window (a second and a margin) later: never more in any window.
+    assert sent[:10] == [100.0] * 10
+    assert sent[10] == pytest.approx(100.0 + GLOBAL_WINDOW)
+    assert all(later - earlier >= GLOBAL_WINDOW - 1e-9 for earlier, later in zip(sent, sent[10:], strict=False))
 
 
 async def test_live_edits_share_what_the_global_limit_leaves_evenly() -> None:
     clock = SteppingClock()
     limit = GlobalLimit(per_second=10, clock=clock.time, sleep=clock.sleep)
-    assert (limit.capacity, limit.live_capacity) == (9, 8)  # nine tenths in all, eight of them for live edits
+    assert (limit.capacity, limit.live_capacity) == (10, 9)  # the whole limit, nine of it for live edits
     share = GLOBAL_WINDOW / limit.live_capacity
     assert limit.claim_live("a") == pytest.approx(share)  # a new reply's first live edit: after its fair share
     assert limit.claim_live("b") == pytest.approx(2 * share)  # two replies streaming: two shares each

@@ -125,7 +125,7 @@ class FusionBot(commands.Bot):
         clock: Callable[[], float] = time.time,
         **options: object,
     ) -> None:
-        self.global_limit = GlobalLimit()
+        self.global_limit = GlobalLimit(settings.discord_global_rate_limit)
         self.rate_limits = RateLimitWatch(self.global_limit)
         self.metrics = services.metrics if services is not None else new_metrics(settings)
         trace = self.rate_limits.trace_config()

@@ -14,10 +14,10 @@ wait for this answer's window. A final edit may take it.
 
 **The global limit.** Discord allows a bot 50 requests a second in all, interaction routes excepted, and announces it
 in no header: discord.py learns of it only from a 429. `GlobalLimit` keeps every request through discord.py within
-nine tenths of it over any `GLOBAL_WINDOW` (a sliding window, so Discord's fixed ones are kept too): a burst waits a
-moment instead of being refused. Live edits of channel replies first claim their place in the window: together they
-get `LIVE_SHARE` of it, shared evenly by the replies streaming, and what the bot sends besides (first messages,
-final edits, notes) finds the rest free.
+it over any `GLOBAL_WINDOW`, a second and a margin (a sliding window, so Discord's fixed ones are kept too): a burst
+waits a moment instead of being refused. Live edits of channel replies first claim their place in the window:
+together they get `LIVE_SHARE` of it, shared evenly by the replies streaming, and what the bot sends besides (first
+messages, final edits, notes) finds the rest free. The limit is `DISCORD_GLOBAL_RATE_LIMIT` a second.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ SPENT_WINDOW_MARGIN = 0.01  # seconds past a spent window's reset before the nex
 ROOM = 1  # requests of each window of the channel-message bucket that live requests leave to the bot's others
 DEFAULT_GLOBAL_LIMIT = 50  # requests a second, Discord's documented limit for a bot
 GLOBAL_WINDOW = 1.05  # seconds: Discord's one-second window, and a margin for the requests' travel
-GLOBAL_SAFETY = 0.9  # share of the global limit the bot sends at most
-LIVE_SHARE = 0.8  # share of it that the live edits of all channel replies together get
+GLOBAL_SAFETY = 1.0  # share of the global limit the bot sends at most (GLOBAL_WINDOW has the margin)
+LIVE_SHARE = 0.9  # share of it that the live edits of all channel replies together get
 MAX_WINDOWS = 10_000  # windows remembered before the expired ones are forgotten
 CLAIM_VALID_FOR = 0.5  # seconds a claimed place in the global window waits for the request it was claimed for
 FIRST_POLL = 0.1  # seconds after which a first live edit held back for its steady interval asks again

@@ -27,7 +27,7 @@ async def test_thirty_conversations_at_once_stream_without_a_429(fake: FakeDisco
                 fake.send_user_message(
                     channel,
                     fake.user_id,
-                    f"question {n} [emu:length=900][emu:delay=0.011]",
+                    f"question {n} {SCRIPT}",
                     mentions=[fake.bot_user_id],
                 )
                 for n, channel in enumerate(channels)
@@ -66,6 +66,29 @@ async def test_a_note_in_the_channel_is_not_held_up_by_the_answer_streaming_ther
     parts = [reply for reply in replies if reply.id != note.id]
     assert len(parts) == 2 and note.created_at < parts[1].created_at  # the note did not wait for the answer's window
     assert len(join_parts([part.content for part in parts])) > 3000
+    assert_discord_was_happy(fake)
+
+
+async def test_a_process_keeps_the_global_limit_it_is_given(settings: object, emulator: EmulatorServer) -> None:
+    # A token whose global limit is 20 a second (two processes sharing Discord's 50, say): DISCORD_GLOBAL_RATE_LIMIT
+    # makes the bot keep it, with fifteen conversations starting at once.
+    async with FakeDiscord(rate_limits={"global": RateLimit(20, 1.0)}) as fake:
+        configured = settings.model_copy(  # type: ignore[attr-defined]
+            update={
+                "discord_api_base": fake.api_base,
+                "discord_gateway_url": fake.gateway_url,
+                "discord_global_rate_limit": 20,
+            }
+        )
+        channels = [fake.add_channel(f"talk-{number}") for number in range(15)]
+        async with running_client(fake, FusionBot(configured, guild_ready_timeout=0.05)):
+            for number, channel in enumerate(channels):
+                prompt = f"question {number} {SCRIPT}"
+                await fake.send_user_message(channel, fake.user_id, prompt, mentions=[fake.bot_user_id])
+            replies = await asyncio.gather(*(answered(fake, channel) for channel in channels))
+
+    assert all(len(reply.content) > 900 for [reply] in replies)
+    assert fake.stats.global_rate_limited == 0
     assert_discord_was_happy(fake)
 
 
