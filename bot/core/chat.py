@@ -251,10 +251,14 @@ class ChatService:
         try:
             await _wait_for_consumer(consumer, progress, closing=lambda: self._closing)
             picture = await self._picture(progress, max_picture_bytes)
-            await self._record(answer_id, asking.question_id, progress)  # stored before the (maybe slow) last edit
-            await _stored_or_logged(self._spent(asking, progress))  # before it too: the next question's quota sees it
             ending = AnswerEnding(progress.outcome, progress.text, progress.note, picture, progress.picture)
+            # The end is stored and counted while the last edit is sent, neither waiting for the other: a slow
+            # database does not hold the final text back, nor a slow (retried) edit the record and the quota.
+            recording = asyncio.create_task(self._record_ending(asking, progress), name=f"record-{answer_id}")
+            self._answers.add(recording)  # a shutdown waits for it too; cancelling this task does not cancel it
+            recording.add_done_callback(self._answers.discard)
             shown = await reply.finish(ending)
+            await recording
             progress.shown_at = asyncio.get_running_loop().time() if shown else None
             # Not shown (Discord failing past every retry): left as being written, for the repair at start-up.
             await _stored_or_logged(
@@ -307,6 +311,10 @@ class ChatService:
         spent = answer_tokens(progress.result, asking.request.messages, progress.text)
         if self.usage is not None and spent is not None:
             await self.usage.record(asking.user_id, asking.guild_id, asking.answer_id, spent)
+
+    async def _record_ending(self, asking: _Asking, progress: _Answer) -> None:
+        await self._record(asking.answer_id, asking.question_id, progress)
+        await _stored_or_logged(self._spent(asking, progress))
 
     async def _record(self, answer_id: int, question_id: int | None, progress: _Answer) -> None:
         """Store how the answer ended; a database that fails here is logged, and the final text still shown."""
