@@ -2,7 +2,8 @@
 
 One connection, one policy: WAL (readers never block the writer), `synchronous=NORMAL` (a committed write
 survives the process being killed; an OS crash may lose the last moments), a busy timeout, foreign keys on, and
-every operation serialized by one lock, so that two coroutines never share a transaction.
+one gate (`ConnectionGate`): a transaction has the connection alone, so that two coroutines never share one, and
+single statements are sent together.
 """
 
 from __future__ import annotations
@@ -46,17 +47,71 @@ async def _enable_wal(conn: aiosqlite.Connection) -> None:
             await asyncio.sleep(0.05 * (attempt + 1))
 
 
+class ConnectionGate:
+    """Who may use the one connection now: `async with gate` has it alone (a transaction, or statements that depend
+    on each other), `async with gate.shared()` is one statement, sent alongside other single statements.
+
+    aiosqlite runs a connection's statements one after another on its thread. A lock around each statement made
+    every one wait for the previous one's result to come back through the event loop: with a thousand answers
+    streaming, one loop turn took milliseconds and the store could do no more than a few hundred statements a
+    second, queueing a question's statements for seconds behind the answers' journal writes. Single statements in
+    autocommit mode need no lock from each other, only from an open transaction: they are queued to the thread
+    together and run back to back. The connection alone waits for the statements in flight to finish, and keeps new
+    ones waiting until it is done (then they go before the next holder: neither side starves).
+    """
+
+    def __init__(self) -> None:
+        self._alone = asyncio.Lock()
+        self._held_alone = False
+        self._released = asyncio.Event()  # set while nobody holds the connection alone
+        self._released.set()
+        self._in_flight = 0
+        self._drained = asyncio.Event()  # set while no single statement is in flight
+        self._drained.set()
+
+    async def __aenter__(self) -> None:
+        await self._alone.acquire()
+        self._held_alone = True
+        self._released.clear()
+        try:
+            await self._drained.wait()
+        except BaseException:
+            self._release()
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        self._held_alone = False
+        self._released.set()  # before the next holder is woken, so the statements waiting go first
+        self._alone.release()
+
+    @asynccontextmanager
+    async def shared(self) -> AsyncIterator[None]:
+        while self._held_alone:
+            await self._released.wait()
+        self._in_flight += 1
+        self._drained.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._drained.set()
+
+
 class Connected:
-    """The one connection and the lock that serializes its use; the base of every part of the SQLite store."""
+    """The one connection and the gate that orders its use; the base of every part of the SQLite store."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
-        self._lock = asyncio.Lock()
+        self._lock = ConnectionGate()
         self._named_locks: dict[str, asyncio.Lock] = {}  # `exclusive`'s, by name
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
-        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error. Hold `_lock` around it."""
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error. Hold the connection alone (`_lock`) around it."""
         await self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield

@@ -16,7 +16,7 @@ class PersonaRecords(Connected):
 
     async def personas(self, channel_id: int, *, guild_id: int | None = None, parent_id: int | None = None) -> Personas:
         """The personas of the channel, of its parent channel (a thread's) and of its server, in one read."""
-        async with self._lock:
+        async with self._lock.shared():
             rows = await self._conn.execute_fetchall(
                 "SELECT (SELECT persona FROM channels WHERE channel_id = :c), "
                 "(SELECT persona FROM channels WHERE channel_id = :p), "

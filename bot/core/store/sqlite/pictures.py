@@ -108,7 +108,7 @@ class PictureRecords(Connected):
     async def record_usage(
         self, user_id: int, kind: UsageKind, *, guild_id: int | None = None, tokens: int = 0, at: float | None = None
     ) -> None:
-        async with self._lock:
+        async with self._lock.shared():
             await self._conn.execute(
                 "INSERT INTO usage_events (user_id, guild_id, kind, tokens, created_at) VALUES (?, ?, ?, ?, ?)",
                 (user_id, guild_id, kind, tokens, time.time() if at is None else at),
@@ -116,7 +116,7 @@ class PictureRecords(Connected):
 
     async def latest_use(self, user_id: int, kind: UsageKind, *, guild_id: int | None) -> float | None:
         """When the user last used `kind` in this server (or in DMs, for None)."""
-        async with self._lock:
+        async with self._lock.shared():
             rows = await self._conn.execute_fetchall(
                 "SELECT MAX(created_at) FROM usage_events WHERE user_id = ? AND kind = ? AND guild_id IS ?",
                 (user_id, kind, guild_id),
@@ -125,7 +125,7 @@ class PictureRecords(Connected):
 
     async def usage_since(self, user_id: int, kind: UsageKind, since: float) -> tuple[int, float | None]:
         """How many uses of `kind` the user made since `since`, and when the latest of them was."""
-        async with self._lock:
+        async with self._lock.shared():
             rows = await self._conn.execute_fetchall(
                 "SELECT COUNT(*), MAX(created_at) FROM usage_events WHERE user_id = ? AND kind = ? AND created_at >= ?",
                 (user_id, kind, since),

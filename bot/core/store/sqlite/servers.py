@@ -17,19 +17,19 @@ class ServerRecords(Connected):
     """The store's per-server controls."""
 
     async def server_settings(self, guild_id: int) -> ServerSettings:
-        async with self._lock:
-            rows = list(
-                await self._conn.execute_fetchall(
-                    "SELECT defaults, chat_cooldown_seconds FROM guilds WHERE guild_id = ?", (guild_id,)
-                )
+        # One statement, read at every question: the server's row and its allow lists, each row tagged.
+        async with self._lock.shared():
+            rows = await self._conn.execute_fetchall(
+                "SELECT 'guild', defaults, chat_cooldown_seconds FROM guilds WHERE guild_id = :g "
+                "UNION ALL SELECT 'channel', channel_id, NULL FROM guild_allowed_channels WHERE guild_id = :g "
+                "UNION ALL SELECT 'role', role_id, NULL FROM guild_allowed_roles WHERE guild_id = :g",
+                {"g": guild_id},
             )
-            channels = await self._conn.execute_fetchall(
-                "SELECT channel_id FROM guild_allowed_channels WHERE guild_id = ?", (guild_id,)
-            )
-            roles = await self._conn.execute_fetchall(
-                "SELECT role_id FROM guild_allowed_roles WHERE guild_id = ?", (guild_id,)
-            )
-        return server_settings_from(guild_id, rows[0] if rows else None, channels, roles)
+        by_kind: dict[str, list[tuple[Any, ...]]] = {"guild": [], "channel": [], "role": []}
+        for kind, *values in rows:
+            by_kind[kind].append(tuple(values))
+        guild = by_kind["guild"][0] if by_kind["guild"] else None
+        return server_settings_from(guild_id, guild, by_kind["channel"], by_kind["role"])
 
     async def set_allowed(self, guild_id: int, which: AllowList, item_id: int, allowed: bool) -> None:
         """Add a channel or role to the server's allow list, or take it off."""

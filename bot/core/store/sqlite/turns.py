@@ -39,10 +39,10 @@ class TurnRecords(Connected):
 
         `request_options` are the options an answer was asked with, kept so that it can be asked again alike.
         """
-        async with self._lock:
-            return await self._insert_turn(
-                channel_id, role, content, author_id, author_name, complete, request_options or {}, guild_id=guild_id
-            )
+        row = _turn_row(channel_id, role, content, author_id, author_name, complete, request_options, guild_id=guild_id)
+        async with self._lock.shared():
+            rows = await self._conn.execute_fetchall(f"{_INSERT_TURNS} ({_TURN_PLACES}) RETURNING id", row)
+        return int(next(iter(rows))[0])
 
     async def start_exchange(
         self,
@@ -65,15 +65,20 @@ class TurnRecords(Connected):
         `append_turn`). The context begins with `persona`'s exchange, if any, and ends with the question; the
         placeholder is not part of it.
         """
-        async with self._lock, self._transaction():
-            question_id = await self._insert_turn(
-                channel_id, "user", content, author_id, author_name, True, guild_id=guild_id
+        question = _turn_row(channel_id, "user", content, author_id, author_name, True, guild_id=guild_id)
+        answer = _turn_row(
+            channel_id, "assistant", "", None, None, False, request_options, writing=True, guild_id=guild_id
+        )
+        # One statement, its own transaction: the two rows get consecutive ids. Two statements sent together
+        # (see `ConnectionGate`) rather than a transaction over several round trips, which is asked at every question.
+        async with self._lock.shared():
+            rows = await self._conn.execute_fetchall(
+                f"{_INSERT_TURNS} ({_TURN_PLACES}), ({_TURN_PLACES}) RETURNING id, role", (*question, *answer)
             )
-            answer_id = await self._insert_turn(
-                channel_id, "assistant", "", None, None, False, request_options, writing=True, guild_id=guild_id
-            )
-            messages = await self._context(channel_id, budget, name_speakers, answer_id, persona=persona)
-        return Exchange(question_id, answer_id, messages)
+        ids = {role: int(turn_id) for turn_id, role in rows}
+        async with self._lock.shared():
+            messages = await self._context(channel_id, budget, name_speakers, ids["assistant"], persona=persona)
+        return Exchange(ids["user"], ids["assistant"], messages)
 
     async def context(
         self,
@@ -89,11 +94,11 @@ class TurnRecords(Connected):
         With `before_turn`, only the turns before that one: the context an earlier answer was given in. With
         `persona`, its exchange first.
         """
-        async with self._lock:
+        async with self._lock.shared():
             return await self._context(channel_id, budget, name_speakers, before_turn, persona=persona)
 
     async def turn(self, turn_id: int) -> Turn | None:
-        async with self._lock:
+        async with self._lock.shared():
             rows = list(
                 await self._conn.execute_fetchall(
                     f"SELECT {TURN_COLUMNS} FROM conversation_turns WHERE id = ?", (turn_id,)
@@ -103,7 +108,7 @@ class TurnRecords(Connected):
 
     async def asker_of(self, answer_turn_id: int) -> int | None:
         """Who asked the question an answer replies to (the author of the user turn just before it)."""
-        async with self._lock:
+        async with self._lock.shared():
             rows = list(
                 await self._conn.execute_fetchall(
                     "SELECT q.author_id FROM conversation_turns AS a JOIN conversation_turns AS q "
@@ -127,7 +132,7 @@ class TurnRecords(Connected):
         whether it is being written (until its end is recorded)."""
         changes = turn_changes(content=content, complete=complete, message_ids=message_ids, writing=writing)
         assignments = ", ".join(f"{column} = :{column}" for column in changes)
-        async with self._lock:
+        async with self._lock.shared():
             await self._conn.execute(
                 f"UPDATE conversation_turns SET {assignments} WHERE id = :id", changes | {"id": turn_id}
             )
@@ -166,42 +171,6 @@ class TurnRecords(Connected):
             if delete:
                 await self._conn.execute("DELETE FROM conversation_turns WHERE channel_id = ?", (channel_id,))
 
-    async def _insert_turn(
-        self,
-        channel_id: int,
-        role: Role,
-        content: str,
-        author_id: int | None,
-        author_name: str | None,
-        complete: bool,
-        request_options: Mapping[str, Any] | None = None,
-        *,
-        writing: bool = False,
-        guild_id: int | None = None,
-    ) -> int:
-        now = time.time()
-        options = json.dumps(dict(request_options or {}))
-        rows = await self._conn.execute_fetchall(
-            "INSERT INTO conversation_turns (channel_id, role, content, tokens, author_id, author_name, complete, "
-            "created_at, updated_at, request_options, writing, guild_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "RETURNING id",
-            (
-                channel_id,
-                role,
-                content,
-                estimate_tokens(content),
-                author_id,
-                author_name,
-                int(complete),
-                now,
-                now,
-                options,
-                int(writing),
-                guild_id,
-            ),
-        )
-        return int(next(iter(rows))[0])
-
     async def _context(
         self,
         channel_id: int,
@@ -235,8 +204,46 @@ class TurnRecords(Connected):
             )
 
     async def conversations_enabled(self, channel_id: int) -> bool:
-        async with self._lock:
+        async with self._lock.shared():
             rows = await self._conn.execute_fetchall(
                 "SELECT conversations_enabled FROM channels WHERE channel_id = ?", (channel_id,)
             )
         return any(row[0] for row in rows)
+
+
+_INSERT_TURNS = (
+    "INSERT INTO conversation_turns (channel_id, role, content, tokens, author_id, author_name, complete, "
+    "created_at, updated_at, request_options, writing, guild_id) VALUES"
+)
+_TURN_PLACES = ", ".join("?" * 12)
+
+
+def _turn_row(
+    channel_id: int,
+    role: Role,
+    content: str,
+    author_id: int | None,
+    author_name: str | None,
+    complete: bool,
+    request_options: Mapping[str, Any] | None = None,
+    *,
+    writing: bool = False,
+    guild_id: int | None = None,
+) -> tuple[Any, ...]:
+    """The values of a new `conversation_turns` row, in `_INSERT_TURNS`'s order."""
+    now = time.time()
+    options = json.dumps(dict(request_options or {}))
+    return (
+        channel_id,
+        role,
+        content,
+        estimate_tokens(content),
+        author_id,
+        author_name,
+        int(complete),
+        now,
+        now,
+        options,
+        int(writing),
+        guild_id,
+    )

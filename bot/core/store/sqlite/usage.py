@@ -16,7 +16,7 @@ class UsageRecords(Connected):
     async def record_chat_tokens(self, spent: SpentTokens) -> None:
         """Note what one answer spent."""
         at = time.time() if spent.at is None else spent.at
-        async with self._lock:
+        async with self._lock.shared():
             await self._conn.execute(
                 "INSERT INTO chat_usage (user_id, guild_id, answer_id, tokens, estimated, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -25,7 +25,7 @@ class UsageRecords(Connected):
 
     async def chat_spending(self, user_id: int, guild_id: int | None, since: float) -> ChatSpending:
         """Chat tokens spent since `since` by the member in this server (None: in DMs), and by the server."""
-        async with self._lock:
+        async with self._lock.shared():
             rows = await self._conn.execute_fetchall(
                 "SELECT "
                 "(SELECT COALESCE(SUM(tokens), 0) FROM chat_usage "
@@ -42,7 +42,7 @@ class UsageRecords(Connected):
         """Chat tokens and pictures drawn in this server (None: in DMs) since `since` and since `today`: one
         member's, or with no `user_id` everyone's."""
         who = "guild_id IS :g" if user_id is None else "guild_id IS :g AND user_id = :u"
-        async with self._lock:
+        async with self._lock.shared():
             rows = await self._conn.execute_fetchall(
                 "SELECT "
                 "(SELECT COALESCE(SUM(CASE WHEN created_at >= :t THEN tokens END), 0) FROM chat_usage "
@@ -58,7 +58,7 @@ class UsageRecords(Connected):
         self, guild_id: int, since: float, today: float, *, limit: int = 10
     ) -> list[MemberUsage]:
         """The members who spent the most chat tokens in the server since `since`, most first."""
-        async with self._lock:
+        async with self._lock.shared():
             rows = await self._conn.execute_fetchall(
                 "SELECT user_id, SUM(tokens) AS spent, COALESCE(SUM(CASE WHEN created_at >= :t THEN tokens END), 0) "
                 "FROM chat_usage WHERE guild_id = :g AND created_at >= :s "
@@ -69,7 +69,7 @@ class UsageRecords(Connected):
 
     async def chat_quota(self, guild_id: int) -> ChatQuota:
         """The server's own daily chat quotas (0: none of its own)."""
-        async with self._lock:
+        async with self._lock.shared():
             rows = list(
                 await self._conn.execute_fetchall(
                     "SELECT per_member, per_server FROM guild_chat_quotas WHERE guild_id = ?", (guild_id,)
