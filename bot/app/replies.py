@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import discord
 
 from bot.app.ratelimits import bucket_key
+from bot.app.text_edits import edit_channel_text, edit_followup_text, edit_original_text
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,9 @@ class _ReplyMessages:
         files: Sequence[discord.File],
         embeds: Sequence[discord.Embed] = (),
     ) -> None:
-        if index < len(self._messages):
+        if index < len(self._messages) and not files and not embeds and self._views[index] is view:
+            await self._edit_text(index, content)  # a live edit: the text alone
+        elif index < len(self._messages):
             extra: dict[str, object] = {"attachments": list(files)} if files else {}
             if embeds:
                 extra["embeds"] = list(embeds)
@@ -81,6 +84,10 @@ class _ReplyMessages:
 
     async def _edit(self, index: int, **changes: object) -> AnyMessage:
         return await self._messages[index].edit(**changes)  # type: ignore[return-value]
+
+    async def _edit_text(self, index: int, content: str) -> None:
+        """Change only the text of part `index` (see `bot.app.text_edits`)."""
+        self._messages[index] = await self._edit(index, content=content)
 
     async def _create(
         self, content: str, view: discord.ui.View | None, files: Sequence[discord.File], embeds: Sequence[discord.Embed]
@@ -128,6 +135,15 @@ class InteractionReply(_ReplyMessages):
             return await self._interaction.edit_original_response(**changes)  # type: ignore[arg-type]
         return await super()._edit(index, **changes)
 
+    async def _edit_text(self, index: int, content: str) -> None:
+        interaction = self._interaction
+        if self._token_expiring():
+            await edit_channel_text(interaction.client, interaction.channel_id or 0, self.message_ids[index], content)
+        elif index == 0:
+            await edit_original_text(interaction, content)
+        else:
+            await edit_followup_text(interaction, self.message_ids[index], content)
+
     async def _create(
         self, content: str, view: discord.ui.View | None, files: Sequence[discord.File], embeds: Sequence[discord.Embed]
     ) -> AnyMessage:
@@ -170,9 +186,11 @@ class ChannelReply(_ReplyMessages):
         reply_to: discord.Message | discord.MessageReference | None = None,
         ping_author: bool = False,
         typing: bool = False,
+        client: discord.Client | None = None,
     ) -> None:
         super().__init__([channel.get_partial_message(message_id) for message_id in existing_ids])  # type: ignore[attr-defined]
         self._channel = channel
+        self._client = client  # with it, a live edit sends the text alone (`bot.app.text_edits`)
         self._reply_to = reply_to
         self._ping_author = ping_author
         self._typing = asyncio.create_task(self._type(), name="typing") if typing else None
@@ -193,6 +211,13 @@ class ChannelReply(_ReplyMessages):
     @property
     def bucket(self) -> str:
         return channel_bucket(getattr(self._channel, "id", 0), "PATCH")
+
+    async def _edit_text(self, index: int, content: str) -> None:
+        channel_id = getattr(self._channel, "id", None)
+        if self._client is None or channel_id is None:
+            await super()._edit_text(index, content)
+        else:
+            await edit_channel_text(self._client, channel_id, self.message_ids[index], content)
 
     @property
     def new_part_bucket(self) -> str:

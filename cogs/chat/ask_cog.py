@@ -74,7 +74,12 @@ class AskCog(commands.Cog):
         await interaction.response.send_message(translate(note, interaction.locale), ephemeral=True)
         await self.access.record_chat(place)
         # Not a reply that fails when the message is deleted meanwhile: the answer is then a message of its own.
-        target = ChannelReply(message.channel, reply_to=message.to_reference(fail_if_not_exists=False), typing=True)
+        target = ChannelReply(
+            message.channel,
+            reply_to=message.to_reference(fail_if_not_exists=False),
+            typing=True,
+            client=interaction.client,
+        )
         try:
             await self.chat.answer(
                 message.channel.id,

@@ -88,6 +88,7 @@ class RegenerateButton(
                 channel,
                 message_ids if reuse else (),
                 reply_to=None if reuse else interaction.message,  # the bot's own message: no one to ping
+                client=interaction.client,
             )
 
         await bot.chat.regenerate(

@@ -153,6 +153,7 @@ class ChannelConversations:
     displays: Callable[[Callable[[Sequence[int]], ReplyTarget], str | None], DisplayFor]  # `FusionBot.answer_displays`
     threads: bool = False
     ping_author: bool = False  # whether a reply pings the member it answers (nothing else ever pings)
+    client: discord.Client | None = None  # for the replies' live edits (see `ChannelReply`)
     turns: ChannelTurns = field(default_factory=ChannelTurns)
     notes: NoteLimiter = field(default_factory=NoteLimiter)
 
@@ -201,7 +202,9 @@ class ChannelConversations:
             if place is not None:
                 await self.access.record_chat(place)  # on arrival: waiting in line does not put off the cooldown
             async with turn:
-                target = ChannelReply(channel, reply_to=reply_to, ping_author=self.ping_author, typing=True)
+                target = ChannelReply(
+                    channel, reply_to=reply_to, ping_author=self.ping_author, typing=True, client=self.client
+                )
                 try:
                     await self.chat.answer(
                         channel_id,

@@ -104,6 +104,7 @@ class ConversationsCog(commands.Cog):
             lambda target_for, locale: bot.answer_displays(target_for, CHAT_BUTTONS, locale),
             threads=settings.conversation_threads,
             ping_author=settings.reply_pings_author,
+            client=bot,
             turns=ChannelTurns(max_waiting=settings.conversation_max_waiting),
         )
 

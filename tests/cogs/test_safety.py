@@ -90,7 +90,7 @@ async def test_two_askers_at_the_same_instant_each_own_their_answer(
         await refused.responded()
         versions = len(theirs[0].versions)
         await fake.click_button(theirs[0].id, regenerate_button(theirs[0]), user_id=other)
-        await fake.wait_until(lambda: len(theirs[0].versions) > versions + 1 and finished(theirs[0]))
+        await fake.wait_until(lambda: len(theirs[0].versions) > versions and finished(theirs[0]))
 
     assert [turn.role for turn in stored] == ["user", "assistant", "user", "assistant"]
     for question, answer in (stored[0:2], stored[2:4]):
@@ -111,7 +111,7 @@ async def test_regenerate_pressed_twice_runs_one_stream(
         versions = len(reply.versions)
         button = regenerate_button(reply)
         await asyncio.gather(fake.click_button(reply.id, button), fake.click_button(reply.id, button))
-        await fake.wait_until(lambda: len(reply.versions) > versions + 1 and finished(reply))
+        await fake.wait_until(lambda: len(reply.versions) > versions and finished(reply))
         await fake.wait_until(lambda: private_answers(fake) or None)
 
     assert len(received_requests(emulator.app)) == before + 1
@@ -208,7 +208,7 @@ async def test_regenerate_asks_with_the_defaults_when_the_stored_options_are_unu
         )
         versions = len(reply.versions)
         await fake.click_button(reply.id, regenerate_button(reply))
-        await fake.wait_until(lambda: len(reply.versions) > versions + 1 and finished(reply))
+        await fake.wait_until(lambda: len(reply.versions) > versions and finished(reply))
 
     assert received_requests(emulator.app)[-1].body["temperature"] == 0.8
     assert_discord_was_happy(fake)
