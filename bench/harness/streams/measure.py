@@ -62,6 +62,9 @@ class Bench:
         self.session: aiohttp.ClientSession | None = None
 
     async def measure_idle(self, seconds: float) -> None:
+        """Just before a scenario: the idle rate, and the reference speed (the machine's speed drifts as its other
+        work comes and goes, so each scenario's CPU is set beside the speed measured next to it)."""
+        self.reference_us = reference_speed_us()
         await self.idle.measure(seconds)
 
     async def run(self, scenario: Scenario, profiler: cProfile.Profile | None = None) -> Measured:

@@ -252,8 +252,9 @@ def print_notes(
         " A lone stream shares its wake-ups with nothing, so it costs more per chunk than many, and its net figure is"
         " small next to the idle CPU subtracted from it: treat it as a rough one. Chunks are the SSE events the"
         f" emulator sent (all were read). Reference speed of this machine: `{REFERENCE_STATEMENT}` takes"
-        f" {bench.reference_us:.2f} us (best of five timings at the start; the summary gives it over the runs); a CPU"
-        " figure is also given in these workloads, which is roughly the same on a faster machine."
+        f" {bench.reference_us:.2f} us (best of five timings just before the last scenario, as before each; the"
+        " summary gives it over the runs); a CPU figure is also given in these workloads, which is roughly the same"
+        " on a faster machine."
         " Peak memory is `ru_maxrss`, the process's peak so far (so it only grows from one scenario to the next);"
         " tracemalloc was left off because it slows every allocation and would distort the CPU figures."
     )
