@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -19,6 +20,9 @@ T = TypeVar("T")
 
 USER_AGENT = f"fusionbot/{__version__}"
 FUSION_CONNECTION_LIMIT = 1000  # concurrent answers; each streamed answer holds one connection
+# Python's default (700, 10, 10) collects the youngest objects after every 700 allocations: each streamed chunk
+# allocates several (its JSON, its text), and at 1,000 streams collecting took a third of the bot's CPU.
+GC_THRESHOLDS = (10_000, 50, 100)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -35,9 +39,22 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run` on the application's event loop (see `new_event_loop`)."""
+    """`asyncio.run` on the application's event loop (see `new_event_loop`), the garbage collector tuned for it."""
+    tune_garbage_collector()
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
         return runner.run(main)
+
+
+def tune_garbage_collector() -> None:
+    """Collect less often (`GC_THRESHOLDS`), and never look again at what exists before the application runs.
+
+    What is loaded by then (modules, classes, settings) lives as long as the process: `gc.freeze` keeps it out of
+    every later collection, so a full one scans only what the running bot made. `bench/stream.py` at 300 streams:
+    collecting went from 2.2-2.7 s to 0.4-0.5 s of the bot's CPU, about 7% of it.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def timeouts_from(settings: Settings) -> Timeouts:

@@ -1,0 +1,29 @@
+"""The application's runner: its event loop and the garbage collector tuned for it."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from bot.runtime import GC_THRESHOLDS, run
+
+
+@pytest.fixture
+def restored_collector() -> Iterator[None]:
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+def test_the_application_runs_with_the_collector_tuned_and_its_start_frozen(restored_collector: None) -> None:
+    assert gc.get_threshold() != GC_THRESHOLDS
+
+    async def main() -> tuple[tuple[int, int, int], int]:
+        return gc.get_threshold(), gc.get_freeze_count()
+
+    thresholds, frozen = run(main())
+    assert thresholds == GC_THRESHOLDS
+    assert frozen > 10_000  # the modules and classes loaded before it ran: never scanned again
