@@ -38,7 +38,6 @@ SPENT_WINDOW_MARGIN = 0.01  # seconds past a spent window's reset before the nex
 ROOM = 1  # requests of each window of the channel-message bucket that live requests leave to the bot's others
 DEFAULT_GLOBAL_LIMIT = 50  # requests a second, Discord's documented limit for a bot
 GLOBAL_WINDOW = 1.05  # seconds: Discord's one-second window, and a margin for the requests' travel
-GLOBAL_SAFETY = 1.0  # share of the global limit the bot sends at most (GLOBAL_WINDOW has the margin)
 LIVE_SHARE = 0.96  # share of it that the live edits of all channel replies together get (48 of 50)
 MAX_WINDOWS = 10_000  # windows remembered before the expired ones are forgotten
 CLAIM_VALID_FOR = 0.5  # seconds a claimed place in the global window waits for the request it was claimed for
@@ -174,8 +173,8 @@ class RateLimitWatch:
 
 class GlobalLimit:
     """The bot's global rate limit kept on its side: `limited` wraps discord.py's request so that at most
-    `GLOBAL_SAFETY` of `per_second` requests go in any `GLOBAL_WINDOW`; `claim_live` lets a live edit go only
-    within `LIVE_SHARE` of it."""
+    `per_second` requests go in any `GLOBAL_WINDOW`; `claim_live` lets a live edit go only within `LIVE_SHARE` of
+    it."""
 
     def __init__(
         self,
@@ -184,7 +183,7 @@ class GlobalLimit:
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.capacity = max(1, int(per_second * GLOBAL_SAFETY))
+        self.capacity = max(1, per_second)  # in any GLOBAL_WINDOW, which has the margin
         self.live_capacity = max(1, int(per_second * LIVE_SHARE))
         self.live_spacing = GLOBAL_WINDOW / self.capacity
         self._clock = clock

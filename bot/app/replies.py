@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import discord
 
 from bot.app.ratelimits import bucket_key
-from bot.app.text_edits import edit_channel_text, edit_followup_text, edit_original_text
+from bot.app.text_edits import edit_channel_text, edit_interaction_text
 
 log = logging.getLogger(__name__)
 
@@ -139,10 +139,8 @@ class InteractionReply(_ReplyMessages):
         interaction = self._interaction
         if self._token_expiring():
             await edit_channel_text(interaction.client, interaction.channel_id or 0, self.message_ids[index], content)
-        elif index == 0:
-            await edit_original_text(interaction, content)
         else:
-            await edit_followup_text(interaction, self.message_ids[index], content)
+            await edit_interaction_text(interaction, content, None if index == 0 else self.message_ids[index])
 
     async def _create(
         self, content: str, view: discord.ui.View | None, files: Sequence[discord.File], embeds: Sequence[discord.Embed]
@@ -186,11 +184,11 @@ class ChannelReply(_ReplyMessages):
         reply_to: discord.Message | discord.MessageReference | None = None,
         ping_author: bool = False,
         typing: bool = False,
-        client: discord.Client | None = None,
+        client: discord.Client,
     ) -> None:
         super().__init__([channel.get_partial_message(message_id) for message_id in existing_ids])  # type: ignore[attr-defined]
         self._channel = channel
-        self._client = client  # with it, a live edit sends the text alone (`bot.app.text_edits`)
+        self._client = client  # a live edit sends the text alone through it (`bot.app.text_edits`)
         self._reply_to = reply_to
         self._ping_author = ping_author
         self._typing = asyncio.create_task(self._type(), name="typing") if typing else None
@@ -209,19 +207,19 @@ class ChannelReply(_ReplyMessages):
             log.debug("typing indicator ended: %r", error)
 
     @property
+    def _channel_id(self) -> int:
+        return getattr(self._channel, "id", 0)
+
+    @property
     def bucket(self) -> str:
-        return channel_bucket(getattr(self._channel, "id", 0), "PATCH")
+        return channel_bucket(self._channel_id, "PATCH")
 
     async def _edit_text(self, index: int, content: str) -> None:
-        channel_id = getattr(self._channel, "id", None)
-        if self._client is None or channel_id is None:
-            await super()._edit_text(index, content)
-        else:
-            await edit_channel_text(self._client, channel_id, self.message_ids[index], content)
+        await edit_channel_text(self._client, self._channel_id, self.message_ids[index], content)
 
     @property
     def new_part_bucket(self) -> str:
-        return channel_bucket(getattr(self._channel, "id", 0), "POST")
+        return channel_bucket(self._channel_id, "POST")
 
     async def _create(
         self, content: str, view: discord.ui.View | None, files: Sequence[discord.File], embeds: Sequence[discord.Embed]

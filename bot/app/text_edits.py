@@ -15,33 +15,20 @@ from discord.http import handle_message_parameters
 from discord.webhook.async_ import async_context
 
 
-async def edit_original_text(interaction: discord.Interaction, content: str) -> None:
-    """Set the text of the interaction's original response."""
-    webhook = interaction.followup
+async def edit_interaction_text(interaction: discord.Interaction, content: str, message_id: int | None = None) -> None:
+    """Set the text of the interaction's original response, or of its follow-up message `message_id`."""
+    webhook, adapter = interaction.followup, async_context.get()
     with handle_message_parameters(content, previous_allowed_mentions=interaction.client.allowed_mentions) as params:
-        await async_context.get().edit_original_interaction_response(
-            interaction.application_id,
-            interaction.token,
-            session=webhook.session,
-            proxy=webhook.proxy,
-            proxy_auth=webhook.proxy_auth,
-            payload=params.payload,
-        )
-
-
-async def edit_followup_text(interaction: discord.Interaction, message_id: int, content: str) -> None:
-    """Set the text of one of the interaction's follow-up messages."""
-    webhook = interaction.followup
-    with handle_message_parameters(content, previous_allowed_mentions=interaction.client.allowed_mentions) as params:
-        await async_context.get().edit_webhook_message(
-            interaction.application_id,
-            interaction.token,
-            message_id,
-            session=webhook.session,
-            proxy=webhook.proxy,
-            proxy_auth=webhook.proxy_auth,
-            payload=params.payload,
-        )
+        request = {
+            "session": webhook.session,
+            "proxy": webhook.proxy,
+            "proxy_auth": webhook.proxy_auth,
+            "payload": params.payload,
+        }
+        if message_id is None:
+            await adapter.edit_original_interaction_response(interaction.application_id, interaction.token, **request)
+        else:
+            await adapter.edit_webhook_message(interaction.application_id, interaction.token, message_id, **request)
 
 
 async def edit_channel_text(client: discord.Client, channel_id: int, message_id: int, content: str) -> None:

@@ -151,9 +151,9 @@ class ChannelConversations:
     store: ChannelSwitch
     access: Access
     displays: Callable[[Callable[[Sequence[int]], ReplyTarget], str | None], DisplayFor]  # `FusionBot.answer_displays`
+    client: discord.Client  # the replies' live edits go through it (see `ChannelReply`)
     threads: bool = False
     ping_author: bool = False  # whether a reply pings the member it answers (nothing else ever pings)
-    client: discord.Client | None = None  # for the replies' live edits (see `ChannelReply`)
     turns: ChannelTurns = field(default_factory=ChannelTurns)
     notes: NoteLimiter = field(default_factory=NoteLimiter)
 

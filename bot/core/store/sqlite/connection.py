@@ -61,8 +61,7 @@ class ConnectionGate:
     """
 
     def __init__(self) -> None:
-        self._alone = asyncio.Lock()
-        self._held_alone = False
+        self._alone = asyncio.Lock()  # held (or being handed on) while someone has the connection alone
         self._released = asyncio.Event()  # set while nobody holds the connection alone
         self._released.set()
         self._in_flight = 0
@@ -71,7 +70,6 @@ class ConnectionGate:
 
     async def __aenter__(self) -> None:
         await self._alone.acquire()
-        self._held_alone = True
         self._released.clear()
         try:
             await self._drained.wait()
@@ -83,13 +81,12 @@ class ConnectionGate:
         self._release()
 
     def _release(self) -> None:
-        self._held_alone = False
         self._released.set()  # before the next holder is woken, so the statements waiting go first
         self._alone.release()
 
     @asynccontextmanager
     async def shared(self) -> AsyncIterator[None]:
-        while self._held_alone:
+        while self._alone.locked():
             await self._released.wait()
         self._in_flight += 1
         self._drained.clear()
